@@ -1,0 +1,113 @@
+// Criteria -> Model (shared by all threads) -> Predictor (one per thread).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "polyinfer/dtype.hpp"
+#include "polyinfer/options.hpp"
+#include "polyinfer/tensor.hpp"
+#include "polyinfer/thread_budget.hpp"
+
+namespace polyinfer {
+
+class Registry;
+namespace plugin {
+class EngineModel;
+class EnginePredictor;
+}  // namespace plugin
+
+/// What to load and how it will be used.
+struct Criteria {
+  /// A model file, or a directory holding exactly one model file.
+  std::filesystem::path modelPath;
+  /// Engine name ("torch", "onnxruntime"); empty: chosen from the model format
+  /// (.onnx -> onnxruntime, TorchScript -> torch).
+  std::string engine;
+  /// "cpu", or "gpu0", "gpu1"... where the engine build supports it.
+  std::string device = "cpu";
+  /// Engine options (DJL's names accepted), e.g. {"intraOpNumThreads", "2"}.
+  Options options;
+  /// Number of threads that will each own a Predictor; thread defaults are
+  /// computed from it so that workers x intra-op threads <= usable cores.
+  int workers = 1;
+};
+
+/// Name, element type and shape of a model input or output. dtype Undefined
+/// and dims of -1 mean "not declared by the model" (TorchScript declares no
+/// shapes) or "dynamic" (an ONNX symbolic dimension, named in dimNames).
+struct TensorInfo {
+  std::string name;
+  DataType dtype = DataType::Undefined;
+  Shape shape;                        ///< meaningful only when rankKnown
+  bool rankKnown = false;
+  std::vector<std::string> dimNames;  ///< symbolic names of dynamic dims, or empty strings
+
+  /// "float32[?,3,224,224]", "?[?]" when nothing is known.
+  std::string describe() const;
+};
+
+/// Runs inference. Not thread-safe: create one per thread from the shared
+/// Model and reuse it for every call on that thread.
+class Predictor {
+ public:
+  ~Predictor();
+  Predictor(Predictor&&) noexcept;
+  Predictor& operator=(Predictor&&) noexcept;
+
+  /// Runs the model. Inputs are matched by name, or by position when unnamed;
+  /// they are checked against the model's declared inputs first (count,
+  /// names, dtype, rank, fixed dims) and a mismatch throws Error naming the
+  /// expected and actual value. Outputs come back in the model's output order,
+  /// named. After any Error the predictor stays usable.
+  Tensors predict(const Tensors& inputs);
+
+ private:
+  friend class Model;
+  Predictor(std::shared_ptr<const class Model> model,
+            std::unique_ptr<plugin::EnginePredictor> impl);
+  std::shared_ptr<const class Model> model_;
+  std::unique_ptr<plugin::EnginePredictor> impl_;
+};
+
+/// A loaded model: immutable, shared by all threads.
+class Model : public std::enable_shared_from_this<Model> {
+ public:
+  /// Loads with the process-wide registry of engine plugins. Throws Error:
+  /// NotFound (missing file, unknown engine — listing the available ones),
+  /// InvalidArgument (bad options, corrupt/truncated model), Unsupported,
+  /// Unavailable (the engine's plugin failed to load), EngineFailure.
+  static std::shared_ptr<Model> load(const Criteria& criteria);
+  static std::shared_ptr<Model> load(const Criteria& criteria, Registry& registry);
+
+  /// A new predictor; call from (or hand to) the thread that will use it.
+  /// Thread-safe.
+  Predictor newPredictor() const;
+
+  const std::string& engineName() const noexcept { return engineName_; }
+  const std::string& engineVersion() const noexcept { return engineVersion_; }
+  const std::filesystem::path& modelPath() const noexcept { return modelPath_; }
+  const std::vector<TensorInfo>& inputs() const noexcept { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const noexcept { return outputs_; }
+  /// Effective settings with their sources (threads, optimisation, device...).
+  const std::vector<ConfigEntry>& config() const noexcept { return config_; }
+
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  ~Model();
+
+ private:
+  Model() = default;
+  friend class Predictor;
+  std::string engineName_;
+  std::string engineVersion_;
+  std::filesystem::path modelPath_;
+  std::vector<TensorInfo> inputs_;
+  std::vector<TensorInfo> outputs_;
+  std::vector<ConfigEntry> config_;
+  std::shared_ptr<plugin::EngineModel> impl_;
+};
+
+}  // namespace polyinfer

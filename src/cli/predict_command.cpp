@@ -1,0 +1,394 @@
+// polyinfer predict: run a model once (or -n times) on given or random inputs,
+// print the outputs, optionally save them and compare them with expected data.
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <system_error>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "compare.hpp"
+#include "exit_codes.hpp"
+#include "input_spec.hpp"
+#include "polyinfer/polyinfer.hpp"
+#include "polyinfer/tensor_io.hpp"
+#include "predict_report.hpp"
+#include "random_tensor.hpp"
+
+namespace polyinfer::cli {
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+/// A CLI11 check for "a number >= 0" with a short message.
+CLI::Validator nonNegative() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        try {
+          std::size_t used = 0;
+          const double value = std::stod(text, &used);
+          if (used == text.size() && value >= 0) return {};
+        } catch (const std::exception&) {
+        }
+        return "expected a number >= 0, got '" + text + "'";
+      },
+      "", "non-negative");
+}
+
+constexpr const char* kFooter = R"TXT(INPUT and EXPECTED forms (-i, --expect; repeat the flag for several tensors):
+  FILE.npy          numpy array (format 1.0-3.0, C order; '<f4', '|b1', '>i8', '<f2', ...)
+  FILE.pb           serialized onnx.TensorProto; its name field picks the model input
+                    (or output) when it matches one, else it counts by position
+  NAME=FILE         the tensor for the input/output called NAME
+  DIR               ONNX test layout: DIR/input_0.pb, input_1.pb, ... for -i and
+                    DIR/output_0.pb, ... for --expect (e.g. test_data_set_0)
+  Unnamed tensors fill the remaining inputs (outputs) in order.
+
+SHAPES (-s), DJL's syntax: "(1,3,224,224)f,(1,384)l" gives one shape per model input,
+  each optionally followed by a dtype letter; "1,3,224,224" is a single input;
+  "()" is a scalar. Letters: f float32, d float64, s float16, i int32, l int64, b int8,
+  u uint8, B bool.
+  Without a letter the dtype the model declares is used (float32 when it declares none).
+  Random values: floats N(0,1) (or U(0,1) with --random uniform), integers uniform in
+  --int-range [0,10), bools fair coin flips; all from --seed, so runs repeat exactly.
+  Without -i and -s, inputs are random with the model's declared shapes when all of them
+  are fixed (ONNX); TorchScript models declare no shapes and need -s or -i.
+
+COMPARISON (--expect): each output must satisfy |actual - expected| <= atol + rtol*|expected|
+  elementwise (integers and bools exactly; NaN matches NaN). A mismatch prints the worst
+  element (index, actual, expected, abs diff) and exits 1; so does a dtype or shape mismatch.
+
+EXIT STATUS: 0 ok; 1 the run failed or outputs do not match --expect; 2 bad usage or bad
+  input (unknown flag or option key, malformed value, missing/truncated/corrupt model or data).)TXT";
+
+/// "y" -> "y"; "out/0:x" -> "out_0_x"; keeps names unique and never "." or "..".
+std::string fileNameFor(const std::string& name, std::size_t index, std::set<std::string>& used) {
+  std::string base;
+  for (char c : name)
+    base += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.') ? c : '_';
+  if (base.empty() || base.find_first_not_of('.') == std::string::npos)
+    base = "output_" + std::to_string(index);
+  std::string candidate = base;
+  for (int k = 1; used.count(candidate); ++k) candidate = base + "_" + std::to_string(k);
+  used.insert(candidate);
+  return candidate + ".npy";
+}
+
+/// "0,10" -> {0, 10}.
+std::pair<int64_t, int64_t> parseIntRange(const std::string& text) {
+  const std::size_t comma = text.find(',');
+  try {
+    if (comma == std::string::npos) throw std::invalid_argument("no comma");
+    std::size_t used1 = 0, used2 = 0;
+    const std::string a = text.substr(0, comma), b = text.substr(comma + 1);
+    const int64_t lo = std::stoll(a, &used1);
+    const int64_t hi = std::stoll(b, &used2);
+    if (used1 != a.size() || used2 != b.size() || lo >= hi) throw std::invalid_argument("order");
+    return {lo, hi};
+  } catch (const std::exception&) {
+    throw Error(ErrorCode::InvalidArgument,
+                "--int-range '" + text + "': expected LOW,HIGH with LOW < HIGH, e.g. 0,10");
+  }
+}
+
+/// An example -s argument for the model's inputs: declared dims with '?' as 1, each with
+/// its dtype letter; a generic example when some input declares no shape.
+std::string shapeExample(const std::vector<TensorInfo>& infos) {
+  std::string text;
+  for (const TensorInfo& info : infos) {
+    if (!info.rankKnown) return "-s '(1,3,224,224)f' for one float32 input, '(2,4)f,(2,3)l' for two";
+    if (!text.empty()) text += ",";
+    text += "(";
+    for (std::size_t d = 0; d < info.shape.size(); ++d)
+      text += (d ? "," : "") + std::to_string(info.shape[d] < 0 ? 1 : info.shape[d]);
+    text += ")";
+    text += shapeLetterFor(info.dtype == DataType::Undefined ? DataType::Float32 : info.dtype);
+  }
+  return "-s '" + text + "'";
+}
+
+/// The model's inputs, from -i, from -s, or random from declared shapes.
+Tensors buildInputs(const PredictArgs& args, const Model& model,
+                    const std::vector<LoadedTensor>& loaded, const std::vector<ShapeSpec>& shapes,
+                    std::vector<std::string>& sources) {
+  const std::vector<TensorInfo>& infos = model.inputs();
+  if (!args.inputs.empty()) {
+    return arrangeInputs(loaded, infos, &sources);
+  }
+
+  RandomSettings settings;
+  settings.seed = args.seed;
+  settings.floats = args.distribution == "uniform" ? Distribution::Uniform : Distribution::Normal;
+  std::tie(settings.intLow, settings.intHigh) = parseIntRange(args.intRange);
+  RandomTensors random(settings);
+  const std::string how = fmt::format("random (seed {})", args.seed);
+  Tensors inputs;
+
+  if (args.shapesGiven) {
+    if (!infos.empty() && shapes.size() != infos.size())
+      throw Error(ErrorCode::InvalidArgument,
+                  fmt::format("-s gives {} shape{}, but the model has {} input{}: {}", shapes.size(),
+                              shapes.size() == 1 ? "" : "s", infos.size(),
+                              infos.size() == 1 ? "" : "s", describeInfos(infos)));
+    for (std::size_t k = 0; k < shapes.size(); ++k) {
+      DataType type = shapes[k].dtype;
+      if (type == DataType::Undefined)
+        type = k < infos.size() && infos[k].dtype != DataType::Undefined ? infos[k].dtype
+                                                                         : DataType::Float32;
+      const std::string name = k < infos.size() ? infos[k].name : std::string();
+      inputs.add(name, random.make(type, shapes[k].shape));
+      sources.push_back(how);
+    }
+    return inputs;
+  }
+
+  for (const TensorInfo& info : infos) {
+    const bool dynamic = std::any_of(info.shape.begin(), info.shape.end(),
+                                     [](int64_t d) { return d < 0; });
+    if (!info.rankKnown || info.dtype == DataType::Undefined || dynamic) {
+      const std::string problem =
+          !info.rankKnown || info.dtype == DataType::Undefined
+              ? "declares no fixed shape and dtype (" + info.describe() +
+                    "; TorchScript models declare none)"
+              : "has dynamic dimensions (" + info.describe() + ")";
+      throw Error(ErrorCode::InvalidArgument,
+                  "input '" + info.name + "' " + problem +
+                      ", so random data cannot be made for it; give data with -i, or one shape "
+                      "per input (" + std::to_string(infos.size()) + " here) with -s, e.g. " +
+                      shapeExample(infos));
+    }
+    inputs.add(info.name, random.make(info.dtype, info.shape));
+    sources.push_back(how);
+  }
+  return inputs;
+}
+
+/// Pairs each expected tensor with an output: by name when the name is one of
+/// the outputs', else by its position among the expected tensors.
+struct ExpectedPair {
+  const LoadedTensor* expected;
+  std::size_t output;  ///< index into the outputs; npos: the model has no such output
+};
+
+std::vector<ExpectedPair> pairExpected(const std::vector<LoadedTensor>& expected,
+                                       const Tensors& outputs) {
+  std::vector<ExpectedPair> pairs;
+  std::vector<bool> taken(outputs.size(), false);
+  for (std::size_t k = 0; k < expected.size(); ++k) {
+    const LoadedTensor& e = expected[k];
+    std::size_t index = std::string::npos;
+    for (std::size_t o = 0; o < outputs.size() && !e.name.empty(); ++o)
+      if (outputs[o].name == e.name) index = o;
+    if (index == std::string::npos) {
+      if (e.explicitName) {
+        std::string names;
+        for (const NamedTensor& out : outputs) names += (names.empty() ? "'" : ", '") + out.name + "'";
+        throw Error(ErrorCode::NotFound, "--expect " + e.name + "=...: the model has no output '" +
+                                             e.name + "'; its outputs are: " + names);
+      }
+      index = k < outputs.size() ? k : std::string::npos;
+    }
+    if (index != std::string::npos) {
+      if (taken[index])
+        throw Error(ErrorCode::InvalidArgument,
+                    "--expect gives two tensors for output '" + outputs[index].name + "'");
+      taken[index] = true;
+    }
+    pairs.push_back({&e, index});
+  }
+  return pairs;
+}
+
+int predictBody(const PredictArgs& args) {
+  // Everything that can be checked without the model first: bad usage fails fast.
+  Options options;
+  for (const std::string& text : args.options) options.merge(Options::parse(text));
+  std::vector<ShapeSpec> shapes;
+  if (args.shapesGiven) shapes = parseShapeSpecs(args.shapes);
+  if (!args.intRange.empty()) parseIntRange(args.intRange);
+  const std::vector<LoadedTensor> loadedInputs = loadTensorArgs(args.inputs, "input");
+  const std::vector<LoadedTensor> expected = loadTensorArgs(args.expect, "output");
+
+  Criteria criteria;
+  criteria.modelPath = args.model;
+  criteria.engine = args.engine;
+  criteria.device = args.device;
+  criteria.options = options;
+  criteria.workers = 1;
+  const std::shared_ptr<Model> model = Model::load(criteria);
+
+  PredictReport report;
+  report.model = model.get();
+  report.device = args.device;
+  report.inputs = buildInputs(args, *model, loadedInputs, shapes, report.inputSources);
+
+  Predictor predictor = model->newPredictor();
+  using Clock = std::chrono::steady_clock;
+  auto timedRun = [&] {
+    const auto start = Clock::now();
+    report.outputs = predictor.predict(report.inputs);
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  };
+  std::vector<double> times;
+  if (args.repeat > 0) {
+    timedRun();  // warm-up, not counted
+    for (int r = 0; r < args.repeat; ++r) times.push_back(timedRun());
+  } else {
+    times.push_back(timedRun());
+  }
+  report.timing = summarizeTimes(times, args.repeat > 0);
+  const Tensors& outputs = report.outputs;
+
+  // -o: each output as DIR/NAME.npy.
+  report.written.assign(outputs.size(), std::string());
+  if (!args.outputDir.empty()) {
+    std::error_code ec;
+    fs::create_directories(args.outputDir, ec);
+    if (ec)
+      throw Error(ErrorCode::InvalidArgument,
+                  "-o '" + args.outputDir + "': cannot create the directory: " + ec.message());
+    std::set<std::string> used;
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+      const fs::path file = fs::path(args.outputDir) / fileNameFor(outputs[k].name, k, used);
+      io::writeNpy(file, outputs[k].tensor);
+      report.written[k] = file.string();
+    }
+  }
+
+  // --expect.
+  report.tolerance = Tolerance{args.atol, args.rtol};
+  for (const ExpectedPair& pair : pairExpected(expected, outputs)) {
+    Check c;
+    c.file = pair.expected->file.string();
+    c.present = pair.output != std::string::npos;
+    if (c.present) {
+      c.output = outputs[pair.output].name;
+      c.comparison =
+          compareTensors(outputs[pair.output].tensor, pair.expected->tensor, report.tolerance);
+      c.message = fmt::format("output '{}' vs '{}': {}", c.output, c.file,
+                              c.comparison.describe(report.tolerance));
+    } else {
+      c.comparison.ok = false;
+      c.message = fmt::format("expected data '{}' has no output: the model produced {} output{}",
+                              c.file, outputs.size(), outputs.size() == 1 ? "" : "s");
+    }
+    report.checks.push_back(std::move(c));
+  }
+
+  if (args.json) printJson(report, std::cout);
+  else printText(report, std::cout);
+
+  const auto failed = std::count_if(report.checks.begin(), report.checks.end(),
+                                    [](const Check& c) { return !c.comparison.ok; });
+  if (failed > 0) {
+    const auto first = std::find_if(report.checks.begin(), report.checks.end(),
+                                    [](const Check& c) { return !c.comparison.ok; });
+    printError(failed == 1 ? first->message
+                           : fmt::format("{} of {} outputs do not match; first: {}", failed,
+                                         report.checks.size(), first->message));
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+CLI::App* addPredictCommand(CLI::App& app, PredictArgs& args) {
+  CLI::App* cmd = app.add_subcommand(
+      "predict",
+      "Run a model on inputs from files or on random data, print its outputs, and optionally "
+      "save them (-o) and check them against expected data (--expect).");
+  cmd->add_option("-u,-m,--model", args.model,
+                  "Model file (.onnx, TorchScript .pt/.pth/.torchscript) or a directory holding "
+                  "one model file (with -e: one for that engine).")
+      ->required()
+      ->type_name("MODEL");
+  cmd->add_option("-e,--engine", args.engine,
+                  "Engine: onnxruntime, torch, ... (see `polyinfer info`). Default: chosen from "
+                  "the model format (.onnx -> onnxruntime, TorchScript -> torch).")
+      ->type_name("ENGINE");
+  cmd->add_option("-O,--option", args.options,
+                  "Engine option KEY=VALUE; repeatable, and each may be a comma list "
+                  "k=v,k2=v2. DJL's names are accepted (intraOpNumThreads, num_threads, ...). "
+                  "An unknown key is an error listing the valid ones. Default: none.")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  cmd->add_option("--device", args.device,
+                  "Device: cpu, gpu0, gpu1, ... where the engine build supports it.")
+      ->capture_default_str()
+      ->type_name("DEVICE");
+  CLI::Option* input =
+      cmd->add_option("-i,--input", args.inputs,
+                      "Input data: FILE.npy, FILE.pb, NAME=FILE, or a test-layout DIR "
+                      "(input_K.pb); repeatable. Default: random data (see SHAPES below).")
+          ->type_name("INPUT")
+          ->allow_extra_args(false);
+  CLI::Option* shapes =
+      cmd->add_option("-s,--input-shapes", args.shapes,
+                      "Random inputs of these shapes, e.g. \"(1,3,224,224)f,(1,384)l\" or "
+                      "1,3,224,224 (see SHAPES below). Default: the model's declared shapes.")
+          ->type_name("SHAPES")
+          ->each([&args](const std::string&) { args.shapesGiven = true; });
+  input->excludes(shapes);
+  cmd->add_option("--expect", args.expect,
+                  "Expected outputs, same forms as -i (a DIR means its output_K.pb); "
+                  "repeatable. A mismatch exits 1. Default: no check.")
+      ->type_name("EXPECTED")
+      ->allow_extra_args(false);
+  cmd->add_option("--atol", args.atol, "Absolute tolerance for --expect.")
+      ->capture_default_str()
+      ->check(nonNegative())
+      ->type_name("A");
+  cmd->add_option("--rtol", args.rtol, "Relative tolerance for --expect (times |expected|).")
+      ->capture_default_str()
+      ->check(nonNegative())
+      ->type_name("R");
+  cmd->add_option("-o,--output-dir", args.outputDir,
+                  "Write each output to DIR/NAME.npy (the name made file-system safe; the "
+                  "directory is created). Default: outputs are not written.")
+      ->type_name("DIR");
+  cmd->add_option("-n,--repeat", args.repeat,
+                  "Run N timed calls after one untimed warm-up and print the time per call "
+                  "(median, min, max in ms). Default: one call, timed with its first-call "
+                  "costs.")
+      ->check(nonNegative())
+      ->type_name("N");
+  cmd->add_option("--seed", args.seed, "Seed of the random inputs.")
+      ->capture_default_str()
+      ->type_name("SEED");
+  cmd->add_option("--random", args.distribution,
+                  "Distribution of random floats: normal N(0,1) or uniform U(0,1).")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"normal", "uniform"}))
+      ->type_name("DIST");
+  cmd->add_option("--int-range", args.intRange,
+                  "Random integers are uniform in [LOW, HIGH).")
+      ->capture_default_str()
+      ->type_name("LOW,HIGH");
+  cmd->add_flag("--json", args.json,
+                "Print the result as one JSON object (model, engine, config, inputs, outputs "
+                "with summaries, timing, comparisons) instead of text.");
+  cmd->footer(kFooter);
+  return cmd;
+}
+
+int runPredict(const PredictArgs& args) {
+  if (!args.json) return predictBody(args);
+  try {
+    return predictBody(args);
+  } catch (const Error& e) {
+    // Machine-readable too; main() still prints the one stderr line and exits.
+    json j = {{"ok", false},
+              {"error", {{"code", std::string(toString(e.code()))}, {"message", e.what()}}}};
+    std::cout << j.dump(2) << std::endl;
+    throw;
+  }
+}
+
+}  // namespace polyinfer::cli

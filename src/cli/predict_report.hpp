@@ -1,0 +1,50 @@
+// What `polyinfer predict` did, and its two renderings: text for people and
+// JSON for machines (--json).
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "compare.hpp"
+#include "polyinfer/model.hpp"
+
+namespace polyinfer::cli {
+
+/// Time per predict() call, in milliseconds.
+struct Timing {
+  int runs = 0;           ///< timed calls
+  bool warmedUp = false;  ///< one untimed call ran first (-n)
+  double medianMs = 0, minMs = 0, maxMs = 0;
+};
+
+/// Median (mean of the middle two for an even count), min and max.
+Timing summarizeTimes(std::vector<double> ms, bool warmedUp);
+
+/// One --expect tensor checked against an output.
+struct Check {
+  std::string output;    ///< the output's name (empty when !present)
+  std::string file;      ///< the expected data's file
+  bool present = false;  ///< the model has an output for it
+  Comparison comparison;
+  std::string message;   ///< one line: what was compared and the outcome
+};
+
+struct PredictReport {
+  const Model* model = nullptr;
+  std::string device;
+  Tensors inputs;
+  std::vector<std::string> inputSources;  ///< per input: a file or "random (seed N)"
+  Tensors outputs;
+  std::vector<std::string> written;       ///< per output: the .npy written, or empty
+  Timing timing;
+  Tolerance tolerance;
+  std::vector<Check> checks;
+
+  bool ok() const;
+};
+
+void printText(const PredictReport& report, std::ostream& out);
+void printJson(const PredictReport& report, std::ostream& out);
+
+}  // namespace polyinfer::cli

@@ -1,0 +1,233 @@
+#include "polyinfer/model.hpp"
+
+#include <algorithm>
+
+#include "polyinfer/error.hpp"
+#include "polyinfer/plugin.hpp"
+#include "polyinfer/registry.hpp"
+#include "strings.hpp"
+
+namespace polyinfer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kModelExtensions[] = {".onnx", ".ort", ".pt", ".pth", ".torchscript", ".ptl"};
+
+bool isModelFile(const fs::path& file) {
+  const std::string ext = detail::toLower(file.extension().string());
+  return std::find(std::begin(kModelExtensions), std::end(kModelExtensions), ext) !=
+         std::end(kModelExtensions);
+}
+
+// A directory stands for the one model file in it (for the requested engine,
+// when one is named).
+fs::path resolveModelFile(const fs::path& path, const std::string& engine) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status))
+    throw Error(ErrorCode::NotFound, "model file '" + path.string() + "' not found");
+  if (fs::is_regular_file(status)) return path;
+  if (!fs::is_directory(status))
+    throw Error(ErrorCode::InvalidArgument,
+                "model path '" + path.string() + "': expected a file or a directory");
+  std::vector<fs::path> candidates;
+  for (const auto& item : fs::directory_iterator(path, ec))
+    if (item.is_regular_file() && isModelFile(item.path())) candidates.push_back(item.path());
+  std::sort(candidates.begin(), candidates.end());
+  if (!engine.empty()) {
+    std::vector<fs::path> forEngine;
+    for (const fs::path& file : candidates)
+      if (Registry::engineForModel(file) == engine) forEngine.push_back(file);
+    candidates = std::move(forEngine);
+  }
+  if (candidates.empty())
+    throw Error(ErrorCode::NotFound,
+                "directory '" + path.string() + "' holds no model file" +
+                    (engine.empty() ? std::string() : " for engine " + engine) +
+                    " (expected a .onnx, .pt, .pth or .torchscript file)");
+  if (candidates.size() > 1) {
+    std::vector<std::string> names;
+    for (const fs::path& file : candidates) names.push_back(file.filename().string());
+    throw Error(ErrorCode::InvalidArgument,
+                "directory '" + path.string() + "' holds several model files (" +
+                    detail::join(names) + "); name the file" +
+                    (engine.empty() ? std::string(" or the engine") : std::string()));
+  }
+  return candidates.front();
+}
+
+const ThreadBudget& processBudget() {
+  static const ThreadBudget budget = ThreadBudget::detect();
+  return budget;
+}
+
+[[noreturn]] void throwMismatch(const TensorInfo& info, const Tensor& given) {
+  throw Error(ErrorCode::InvalidArgument, "input '" + info.name + "': expected " + info.describe() +
+                                              ", got " + given.describe());
+}
+
+void checkInput(const TensorInfo& info, const Tensor& given) {
+  if (!given.valid())
+    throw Error(ErrorCode::InvalidArgument,
+                "input '" + info.name + "': expected " + info.describe() + ", got an empty tensor");
+  if (info.dtype != DataType::Undefined && info.dtype != given.dtype()) throwMismatch(info, given);
+  if (!info.rankKnown) return;
+  if (info.shape.size() != given.shape().size()) throwMismatch(info, given);
+  for (std::size_t d = 0; d < info.shape.size(); ++d)
+    if (info.shape[d] >= 0 && info.shape[d] != given.shape()[d]) throwMismatch(info, given);
+}
+
+std::string quotedNames(const std::vector<TensorInfo>& infos) {
+  std::vector<std::string> names;
+  for (const TensorInfo& info : infos) names.push_back("'" + info.name + "'");
+  return names.empty() ? std::string("none") : detail::join(names);
+}
+
+}  // namespace
+
+std::string TensorInfo::describe() const {
+  std::string text = dtype == DataType::Undefined ? std::string("?") : std::string(toString(dtype));
+  return text + (rankKnown ? toString(shape) : std::string("[?]"));
+}
+
+// ---------------------------------------------------------------- Model
+
+Model::~Model() = default;
+
+std::shared_ptr<Model> Model::load(const Criteria& criteria) {
+  return load(criteria, Registry::global());
+}
+
+std::shared_ptr<Model> Model::load(const Criteria& criteria, Registry& registry) {
+  if (criteria.modelPath.empty())
+    throw Error(ErrorCode::InvalidArgument, "criteria: expected a model path, got none");
+  if (criteria.workers < 1)
+    throw Error(ErrorCode::InvalidArgument, "criteria: expected workers >= 1, got " +
+                                                std::to_string(criteria.workers));
+  const fs::path file = resolveModelFile(criteria.modelPath, criteria.engine);
+  if (fs::file_size(file) == 0)
+    throw Error(ErrorCode::InvalidArgument, "model file '" + file.string() + "' is empty");
+  const std::string engineName =
+      criteria.engine.empty() ? Registry::engineForModel(file) : criteria.engine;
+  plugin::Engine& engine = registry.engine(engineName);
+  const plugin::EngineDescription description = engine.describe();
+
+  plugin::LoadRequest request;
+  request.modelPath = file;
+  request.device = criteria.device.empty() ? std::string("cpu") : criteria.device;
+  request.options = criteria.options.canonicalized(description.options, engineName);
+  request.workers = criteria.workers;
+  request.budget = processBudget();
+
+  std::shared_ptr<plugin::EngineModel> impl;
+  try {
+    impl = engine.load(request);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::EngineFailure, engineName + ": loading '" + file.string() +
+                                              "' failed: " + e.what());
+  }
+  if (!impl)
+    throw Error(ErrorCode::Internal, engineName + ": engine returned no model for '" + file.string() + "'");
+
+  std::shared_ptr<Model> model(new Model());
+  model->engineName_ = engineName;
+  model->engineVersion_ = description.version;
+  model->modelPath_ = file;
+  model->inputs_ = impl->inputs();
+  model->outputs_ = impl->outputs();
+  model->config_ = {
+      {"engine", engineName, criteria.engine.empty() ? ValueSource::Default : ValueSource::Explicit,
+       criteria.engine.empty() ? "chosen from the model format" : "requested"},
+      {"device", request.device, criteria.device.empty() ? ValueSource::Default : ValueSource::Explicit, ""},
+      {"workers", std::to_string(request.workers), ValueSource::Explicit, ""},
+      {"usable_cores", std::to_string(request.budget.usableCores()), ValueSource::Default,
+       request.budget.source()},
+  };
+  for (ConfigEntry& entry : impl->config()) model->config_.push_back(std::move(entry));
+  model->impl_ = std::move(impl);
+  return model;
+}
+
+Predictor Model::newPredictor() const {
+  std::unique_ptr<plugin::EnginePredictor> impl;
+  try {
+    impl = impl_->createPredictor();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::EngineFailure, engineName_ + ": creating a predictor failed: " + e.what());
+  }
+  return Predictor(shared_from_this(), std::move(impl));
+}
+
+// ---------------------------------------------------------------- Predictor
+
+Predictor::Predictor(std::shared_ptr<const Model> model, std::unique_ptr<plugin::EnginePredictor> impl)
+    : model_(std::move(model)), impl_(std::move(impl)) {}
+Predictor::~Predictor() = default;
+Predictor::Predictor(Predictor&&) noexcept = default;
+Predictor& Predictor::operator=(Predictor&&) noexcept = default;
+
+Tensors Predictor::predict(const Tensors& inputs) {
+  if (!impl_) throw Error(ErrorCode::InvalidArgument, "predict: this predictor was moved from");
+  const std::vector<TensorInfo>& infos = model_->inputs_;
+  const std::string& engine = model_->engineName_;
+
+  // The common case — inputs in model order, named as the model names them
+  // or not named at all — is passed through without copying.
+  bool inOrder = inputs.size() == infos.size();
+  bool anyNamed = false, allNamed = true;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& name = inputs[i].name;
+    anyNamed |= !name.empty();
+    allNamed &= !name.empty();
+    if (!name.empty() && (i >= infos.size() || name != infos[i].name)) inOrder = false;
+  }
+  if (anyNamed && !allNamed)
+    throw Error(ErrorCode::InvalidArgument,
+                "predict: expected inputs either all named or all by position, got a mix");
+
+  Tensors reordered;
+  const Tensors* ordered = &inputs;
+  if (!inOrder) {
+    if (!anyNamed || infos.empty())
+      throw Error(ErrorCode::InvalidArgument,
+                  "predict: expected " + std::to_string(infos.size()) + " input(s) (" +
+                      quotedNames(infos) + "), got " + std::to_string(inputs.size()));
+    for (const NamedTensor& given : inputs) {
+      const bool known = std::any_of(infos.begin(), infos.end(),
+                                     [&](const TensorInfo& info) { return info.name == given.name; });
+      if (!known)
+        throw Error(ErrorCode::NotFound, "predict: unknown input '" + given.name +
+                                             "'; model inputs: " + quotedNames(infos));
+      if (std::count_if(inputs.begin(), inputs.end(),
+                        [&](const NamedTensor& t) { return t.name == given.name; }) > 1)
+        throw Error(ErrorCode::InvalidArgument, "predict: input '" + given.name + "' given twice");
+    }
+    for (const TensorInfo& info : infos) {
+      const Tensor* tensor = inputs.find(info.name);
+      if (tensor == nullptr)
+        throw Error(ErrorCode::InvalidArgument, "predict: missing input '" + info.name +
+                                                    "' (expected " + info.describe() + ")");
+      reordered.add(info.name, *tensor);
+    }
+    ordered = &reordered;
+  }
+  for (std::size_t i = 0; i < infos.size(); ++i) checkInput(infos[i], (*ordered)[i].tensor);
+
+  try {
+    return impl_->predict(*ordered);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::ResourceExhausted, engine + ": out of memory while running the model");
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::EngineFailure, engine + ": " + e.what());
+  }
+}
+
+}  // namespace polyinfer

@@ -1,0 +1,51 @@
+// OrtPredictor: per-thread state for running a shared OrtModel.
+#pragma once
+
+#include <onnxruntime_cxx_api.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ort_model.hpp"
+#include "polyinfer/plugin.hpp"
+
+namespace polyinfer::ort {
+
+/// Binds the caller's input buffers to ORT without copying and hands ORT's
+/// output buffers out as Tensor views without copying. Everything reusable
+/// between calls (run options, the value arrays, the last input bindings) is
+/// kept here, so a call with the same input buffers as the previous one
+/// allocates only what the returned Tensors need.
+class OrtPredictor final : public plugin::EnginePredictor {
+ public:
+  explicit OrtPredictor(std::shared_ptr<const OrtModel> model);
+
+  Tensors predict(const Tensors& inputs) override;
+
+ private:
+  /// What inputValues_[i] was built from. A value that wraps the caller's
+  /// buffer holds nothing but these, so it is reused while they are unchanged.
+  struct BoundInput {
+    const void* data = nullptr;  ///< nullptr: not reusable (none yet, or a string tensor)
+    std::size_t bytes = 0;
+    DataType dtype = DataType::Undefined;
+    Shape shape;
+  };
+
+  void bindInputs(const Tensors& inputs);
+  void bindInput(std::size_t index, const Tensor& tensor);
+  Tensors collectOutputs(const Tensors& inputs);
+  void releaseStringInputs() noexcept;
+  void releaseOutputs() noexcept;
+
+  std::shared_ptr<const OrtModel> model_;
+  Ort::MemoryInfo cpuMemory_{nullptr};
+  Ort::RunOptions runOptions_{nullptr};
+  std::vector<BoundInput> bound_;
+  std::vector<Ort::Value> inputValues_;   // what Run reads, in model order
+  std::vector<Ort::Value> outputValues_;  // null before Run: ORT allocates them
+  std::vector<const char*> stringScratch_;
+};
+
+}  // namespace polyinfer::ort

@@ -1,0 +1,353 @@
+#include "ort_session_config.hpp"
+
+#include <onnxruntime_session_options_config_keys.h>
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+#include <unordered_map>
+
+#include "ort_common.hpp"
+#include "polyinfer/error.hpp"
+
+namespace polyinfer::ort {
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+bool contains(const std::vector<std::string>& items, std::string_view item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+constexpr const char* kCpuProvider = "CPUExecutionProvider";
+constexpr const char* kCudaProvider = "CUDAExecutionProvider";
+
+// ortDevice values (DJL's spellings) and the ORT execution provider each needs.
+struct DeviceKind {
+  const char* name;
+  const char* provider;
+};
+constexpr DeviceKind kDeviceKinds[] = {
+    {"CPU", kCpuProvider},
+    {"CUDA", kCudaProvider},
+    {"TensorRT", "TensorrtExecutionProvider"},
+    {"ROCM", "ROCMExecutionProvider"},
+    {"MIGraphX", "MIGraphXExecutionProvider"},
+    {"DNNL", "DnnlExecutionProvider"},
+    {"OpenVINO", "OpenVINOExecutionProvider"},
+    {"CoreML", "CoreMLExecutionProvider"},
+    {"XNNPACK", "XnnpackExecutionProvider"},
+    {"QNN", "QNNExecutionProvider"},
+};
+
+std::vector<std::string> deviceKindNames() {
+  std::vector<std::string> names;
+  for (const DeviceKind& kind : kDeviceKinds) names.emplace_back(kind.name);
+  return names;
+}
+
+const DeviceKind& deviceKind(std::string_view name) {
+  for (const DeviceKind& kind : kDeviceKinds)
+    if (name == kind.name) return kind;
+  throw Error(ErrorCode::Internal, "onnxruntime: unknown ortDevice " + std::string(name));
+}
+
+// LoadRequest.device: "" / "cpu" -> nullopt, "gpuN" -> N.
+std::optional<int> gpuIndex(const std::string& device) {
+  if (device.empty() || device == "cpu") return std::nullopt;
+  if (device.size() > 3 && device.compare(0, 3, "gpu") == 0) {
+    int index = 0;
+    const char* begin = device.data() + 3;
+    const char* end = device.data() + device.size();
+    auto [ptr, ec] = std::from_chars(begin, end, index);
+    if (ec == std::errc() && ptr == end && index >= 0) return index;
+  }
+  throw Error(ErrorCode::InvalidArgument,
+              "device '" + device + "': expected cpu or gpuN (gpu0, gpu1, ...)");
+}
+
+struct ChoiceValue {
+  const char* name;
+  int value;
+  const char* ortName;
+};
+
+constexpr ChoiceValue kOptLevels[] = {
+    {"NO_OPT", ORT_DISABLE_ALL, "ORT_DISABLE_ALL"},
+    {"BASIC_OPT", ORT_ENABLE_BASIC, "ORT_ENABLE_BASIC"},
+    {"EXTENDED_OPT", ORT_ENABLE_EXTENDED, "ORT_ENABLE_EXTENDED"},
+    {"ALL_OPT", ORT_ENABLE_ALL, "ORT_ENABLE_ALL"},
+};
+constexpr ChoiceValue kExecutionModes[] = {
+    {"SEQUENTIAL", ORT_SEQUENTIAL, "ORT_SEQUENTIAL"},
+    {"PARALLEL", ORT_PARALLEL, "ORT_PARALLEL"},
+};
+
+template <std::size_t N>
+std::vector<std::string> choiceNames(const ChoiceValue (&choices)[N]) {
+  std::vector<std::string> names;
+  for (const ChoiceValue& choice : choices) names.emplace_back(choice.name);
+  return names;
+}
+
+template <std::size_t N>
+const ChoiceValue& findChoice(const ChoiceValue (&choices)[N], std::string_view name) {
+  for (const ChoiceValue& choice : choices)
+    if (name == choice.name) return choice;
+  throw Error(ErrorCode::Internal, "onnxruntime: unknown choice " + std::string(name));
+}
+
+// A choice option: explicit value, or the default.
+template <std::size_t N>
+const ChoiceValue& resolveChoice(const Options& options, const char* key,
+                                 const ChoiceValue (&choices)[N], const char* defaultName,
+                                 ConfigEntry& entry) {
+  entry.key = key;
+  if (auto value = options.getChoice(key, choiceNames(choices))) {
+    entry.source = ValueSource::Explicit;
+    entry.value = *value;
+    entry.detail = "set by option " + std::string(key);
+  } else {
+    entry.source = ValueSource::Default;
+    entry.value = defaultName;
+    entry.detail = "default";
+  }
+  const ChoiceValue& choice = findChoice(choices, entry.value);
+  entry.detail += std::string(" (") + choice.ortName + ")";
+  return choice;
+}
+
+// A boolean option: explicit value, or the default.
+bool resolveBool(const Options& options, const char* key, bool defaultValue,
+                 const std::string& defaultDetail, ConfigEntry& entry) {
+  entry.key = key;
+  if (auto value = options.getBool(key)) {
+    entry.value = *value ? "true" : "false";
+    entry.source = ValueSource::Explicit;
+    entry.detail = "set by option " + std::string(key);
+    return *value;
+  }
+  entry.value = defaultValue ? "true" : "false";
+  entry.source = ValueSource::Default;
+  entry.detail = defaultDetail;
+  return defaultValue;
+}
+
+}  // namespace
+
+std::vector<OptionSpec> optionSpecs() {
+  return {
+      {keys::kIntraOpNumThreads,
+       {"intra_op_num_threads", "intraOpThreads"},
+       "threads one call may use (integer >= 0, 0 = ONNX Runtime decides); default "
+       "max(1, usable cores / workers), env " +
+           std::string(kIntraOpThreadsEnv)},
+      {keys::kInterOpNumThreads,
+       {"inter_op_num_threads", "interOpThreads"},
+       "threads running independent graph nodes with executionMode=PARALLEL (integer >= 0); "
+       "default 1, env " +
+           std::string(kInterOpThreadsEnv)},
+      {keys::kExecutionMode,
+       {"execution_mode"},
+       "SEQUENTIAL or PARALLEL (run independent graph branches concurrently); default SEQUENTIAL"},
+      {keys::kOptLevel,
+       {"graph_optimization_level", "graphOptimizationLevel"},
+       "graph optimisation: NO_OPT, BASIC_OPT, EXTENDED_OPT or ALL_OPT; default ALL_OPT"},
+      {keys::kMemoryPatternOptimization,
+       {"enable_mem_pattern", "memPattern"},
+       "plan activation memory from the first run's shapes (true/false); default true"},
+      {keys::kCpuArenaAllocator,
+       {"enable_cpu_mem_arena", "cpuMemArena"},
+       "pool CPU allocations in ONNX Runtime's arena (true/false); default true"},
+      {keys::kProfilerOutput,
+       {"profile_file_prefix", "profilerPrefix"},
+       "enable ONNX Runtime's profiler, writing <prefix>_<date>.json when the model is "
+       "released; default off"},
+      {keys::kOrtDevice,
+       {"execution_provider", "executionProvider"},
+       "execution provider: " + join(deviceKindNames(), ", ") +
+           "; default CPU (CUDA for device gpuN)"},
+      {keys::kIntraOpAllowSpinning,
+       {"intra_op_allow_spinning", "allowSpinning"},
+       "let idle intra-op threads spin for work before sleeping (true/false); default: "
+       "ONNX Runtime's (true)"},
+  };
+}
+
+SessionConfig SessionConfig::resolve(const plugin::LoadRequest& request,
+                                     const std::vector<std::string>& availableProviders,
+                                     const ConfigEntry& logLevel) {
+  SessionConfig config;
+  const Options& options = request.options;
+  const ThreadDefaults defaults = request.budget.defaultsFor(request.workers);
+
+  constexpr int64_t kMaxThreads = 4096;
+  plugin::ResolvedInt intra =
+      plugin::resolveInt(options, keys::kIntraOpNumThreads, {kIntraOpThreadsEnv},
+                         defaults.intraOpThreads, defaults.reason, 0, kMaxThreads);
+  plugin::ResolvedInt inter = plugin::resolveInt(
+      options, keys::kInterOpNumThreads, {kInterOpThreadsEnv}, defaults.interOpThreads,
+      "inter-op threads only oversubscribe the cores", 0, kMaxThreads);
+  if (intra.value == 0) intra.entry.detail += "; 0: ONNX Runtime picks (one per physical core)";
+
+  ConfigEntry modeEntry, optEntry, patternEntry, arenaEntry, spinEntry;
+  const ChoiceValue& mode =
+      resolveChoice(options, keys::kExecutionMode, kExecutionModes, "SEQUENTIAL", modeEntry);
+  if (mode.value != ORT_PARALLEL) inter.entry.detail += "; used only with executionMode=PARALLEL";
+  const ChoiceValue& opt = resolveChoice(options, keys::kOptLevel, kOptLevels, "ALL_OPT", optEntry);
+  const bool pattern = resolveBool(options, keys::kMemoryPatternOptimization, true, "default",
+                                   patternEntry);
+  const bool arena =
+      resolveBool(options, keys::kCpuArenaAllocator, true, "default", arenaEntry);
+
+  // allow_spinning: ORT's own default unless the option says otherwise.
+  const std::optional<bool> spinning = options.getBool(keys::kIntraOpAllowSpinning);
+  spinEntry.key = keys::kIntraOpAllowSpinning;
+  if (spinning) {
+    spinEntry.value = *spinning ? "true" : "false";
+    spinEntry.source = ValueSource::Explicit;
+    spinEntry.detail = std::string("set by option ") + keys::kIntraOpAllowSpinning + " (" +
+                       kOrtSessionOptionsConfigAllowIntraOpSpinning + ")";
+  } else {
+    spinEntry.value = "true";
+    spinEntry.source = ValueSource::Engine;
+    spinEntry.detail = std::string("ONNX Runtime's default, not set (") +
+                       kOrtSessionOptionsConfigAllowIntraOpSpinning +
+                       "): idle intra-op threads spin before sleeping, burning CPU between calls";
+  }
+
+  ConfigEntry profilerEntry{keys::kProfilerOutput, "off", ValueSource::Default, "default"};
+  const std::optional<std::string> profilerPrefix = options.getString(keys::kProfilerOutput);
+  if (profilerPrefix) {
+    if (profilerPrefix->empty())
+      throw Error(ErrorCode::InvalidArgument,
+                  std::string("option '") + keys::kProfilerOutput +
+                      "': expected a file path prefix, got ''");
+    profilerEntry = {keys::kProfilerOutput, *profilerPrefix, ValueSource::Explicit,
+                     "ONNX Runtime writes " + *profilerPrefix +
+                         "_<date>.json when the model is released"};
+  }
+
+  // Build the session options only once every value has been checked.
+  try {
+    Ort::SessionOptions& so = config.sessionOptions_;
+    so = Ort::SessionOptions();
+    so.SetIntraOpNumThreads(static_cast<int>(intra.value));
+    so.SetInterOpNumThreads(static_cast<int>(inter.value));
+    so.SetExecutionMode(static_cast<ExecutionMode>(mode.value));
+    so.SetGraphOptimizationLevel(static_cast<GraphOptimizationLevel>(opt.value));
+    if (pattern) so.EnableMemPattern();
+    else so.DisableMemPattern();
+    if (arena) so.EnableCpuMemArena();
+    else so.DisableCpuMemArena();
+    if (spinning)
+      so.AddConfigEntry(kOrtSessionOptionsConfigAllowIntraOpSpinning, *spinning ? "1" : "0");
+    if (profilerPrefix) so.EnableProfiling(profilerPrefix->c_str());
+  } catch (...) {
+    rethrowAsError(Phase::Other, "onnxruntime: cannot set session options");
+  }
+
+  config.entries_ = {intra.entry, inter.entry, modeEntry, optEntry, patternEntry,
+                     arenaEntry,  spinEntry,   profilerEntry};
+  config.appendProviders(request, availableProviders);
+  config.entries_.push_back(logLevel);
+  return config;
+}
+
+void SessionConfig::appendProviders(const plugin::LoadRequest& request,
+                                    const std::vector<std::string>& availableProviders) {
+  const Options& options = request.options;
+  const std::optional<int> gpu = gpuIndex(request.device);
+  const std::string available = join(availableProviders);
+
+  ConfigEntry deviceEntry;
+  deviceEntry.key = keys::kOrtDevice;
+  std::string kindName;
+  if (auto value = options.getChoice(keys::kOrtDevice, deviceKindNames())) {
+    kindName = *value;
+    deviceEntry.source = ValueSource::Explicit;
+    deviceEntry.detail = std::string("set by option ") + keys::kOrtDevice;
+    if (kindName == "CPU" && gpu)
+      throw Error(ErrorCode::InvalidArgument,
+                  std::string("option '") + keys::kOrtDevice + "=CPU' contradicts device '" +
+                      request.device + "': use device cpu, or ortDevice=CUDA/TensorRT/...");
+  } else if (gpu) {
+    kindName = "CUDA";
+    deviceEntry.source = ValueSource::Default;
+    deviceEntry.detail = "from device " + request.device;
+  } else {
+    kindName = "CPU";
+    deviceEntry.source = ValueSource::Default;
+    deviceEntry.detail = "default";
+  }
+  deviceEntry.value = kindName;
+  const DeviceKind& kind = deviceKind(kindName);
+  const int deviceId = gpu.value_or(0);
+
+  if (!contains(availableProviders, kind.provider)) {
+    const std::string what = deviceEntry.source == ValueSource::Explicit
+                                 ? std::string("option '") + keys::kOrtDevice + "=" + kindName + "'"
+                                 : "device '" + request.device + "'";
+    throw Error(ErrorCode::Unsupported,
+                what + " needs " + kind.provider +
+                    ", which this onnxruntime build does not have (available providers: " +
+                    available + ")");
+  }
+  if (kind.provider != std::string_view(kCpuProvider)) {
+    try {
+      Ort::SessionOptions& so = sessionOptions_;
+      const std::string id = std::to_string(deviceId);
+      if (kindName == "CUDA" || kindName == "TensorRT") {
+        if (kindName == "TensorRT") {
+          Ort::TensorRTProviderOptions trt;
+          trt.Update({{"device_id", id}});
+          so.AppendExecutionProvider_TensorRT_V2(
+              *static_cast<OrtTensorRTProviderOptionsV2*>(trt));
+          providers_.emplace_back(kind.provider);
+        }
+        // CUDA runs what TensorRT cannot.
+        if (contains(availableProviders, kCudaProvider)) {
+          Ort::CUDAProviderOptions cuda;
+          cuda.Update({{"device_id", id}});
+          so.AppendExecutionProvider_CUDA_V2(*static_cast<OrtCUDAProviderOptionsV2*>(cuda));
+          providers_.emplace_back(kCudaProvider);
+        }
+      } else if (kindName == "ROCM") {
+        OrtROCMProviderOptions rocm;
+        rocm.device_id = deviceId;
+        so.AppendExecutionProvider_ROCM(rocm);
+        providers_.emplace_back(kind.provider);
+      } else if (kindName == "MIGraphX") {
+        OrtMIGraphXProviderOptions migraphx{};
+        migraphx.device_id = deviceId;
+        so.AppendExecutionProvider_MIGraphX(migraphx);
+        providers_.emplace_back(kind.provider);
+      } else if (kindName == "OpenVINO") {
+        so.AppendExecutionProvider_OpenVINO_V2({});
+        providers_.emplace_back(kind.provider);
+      } else {
+        // DNNL, CoreML, XNNPACK, QNN: the generic entry point takes them by name.
+        std::string name = kindName;
+        so.AppendExecutionProvider(name, {});
+        providers_.emplace_back(kind.provider);
+      }
+    } catch (...) {
+      rethrowAsError(Phase::Other, std::string("onnxruntime: cannot enable ") + kind.provider);
+    }
+  }
+  providers_.emplace_back(kCpuProvider);
+
+  entries_.push_back(deviceEntry);
+  entries_.push_back({"providers", join(providers_), deviceEntry.source,
+                      "execution providers in priority order; this build has: " + available});
+}
+
+}  // namespace polyinfer::ort

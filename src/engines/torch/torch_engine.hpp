@@ -1,0 +1,77 @@
+// The LibTorch engine: runs TorchScript modules (torch.jit.script / trace,
+// saved with torch.jit.save) through the polyinfer plugin SPI.
+//
+// This header is light on purpose (no LibTorch includes): only
+// torch_engine.cpp includes <torch/script.h>.
+//
+// ---------------------------------------------------------------------------
+// Inputs
+//   TorchScript declares no shapes and no element types. A model's inputs are
+//   the arguments of its `forward` method, in order, named as in its schema
+//   (`self` skipped); each is reported with dtype Undefined and rankKnown =
+//   false. Inputs are passed to the module without a copy (at::from_blob on
+//   the caller's storage): the module must not write to its inputs, which no
+//   inference model does.
+//
+// Outputs: the flattening rule
+//   forward's return value is flattened into a list of named tensors:
+//     - a Tensor                          -> "output"
+//     - a tuple or list: element i        -> "<name>_i"   (top level: "output_i";
+//                                            nested: "output_i_j")
+//     - a dict: value of key k            -> "k" at the top level,
+//                                            "<name>.k" when nested
+//                                            (e.g. a dict inside a tuple:
+//                                            "output_1.k")
+//     - an int / float / bool / str       -> a 0-d int64 / float64 / bool /
+//                                            string tensor of that name
+//     - None                              -> no output
+//   Dicts keep their insertion order; dict keys may be str, int, float or bool.
+//   outputs() reports what forward's schema tells before any run: "output" for
+//   a Tensor return, output_0..output_{n-1} for a tuple of known arity
+//   (recursively for nested tuples), 0-d tensors of known dtype for scalar
+//   returns. A list or dict has no arity in the schema: it is reported as one
+//   placeholder entry under its base name ("output", or "output_i" inside a
+//   tuple), and its elements' names follow the rule above after a run. Output
+//   dtypes and shapes are unknown until the model runs.
+//
+//   Output tensors are made contiguous (and moved to the CPU) and handed out as
+//   views whose holder keeps the at::Tensor alive: no copy. An output that
+//   aliases an input or storage the module keeps (a parameter, a constant,
+//   another output) is copied instead, so a caller writing to an output can
+//   never change the model or an input.
+//
+// Threads
+//   A torch::jit::Module's forward is re-entrant: one loaded module is shared
+//   by all predictors. Every call runs under c10::InferenceMode.
+//   num_threads (at::set_num_threads) and num_interop_threads
+//   (at::set_num_interop_threads) are process-global in LibTorch: the first
+//   model loaded applies them; a later model asking for another value gets the
+//   value in effect, reported in its config() with source Engine. The intra-op
+//   count is also per thread in OpenMP builds, so each predictor checks it on
+//   the first call from a thread (and whenever the calling thread changes).
+//   graph_optimizer (torch::jit::setGraphExecutorOptimize) is thread-local: a
+//   predictor sets it on the calling thread for the duration of each call
+//   (only when it differs) and restores the thread's previous value after, so
+//   models with different settings can share a thread.
+// ---------------------------------------------------------------------------
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "polyinfer/plugin.hpp"
+
+namespace polyinfer::torch_engine {
+
+/// The engine object the plugin entry point hands out. Throws on failure.
+std::unique_ptr<plugin::Engine> createEngine();
+
+/// The useful part of a LibTorch error message, one line: the first non-empty
+/// line, or for a TorchScript interpreter error ("The following operation
+/// failed in the TorchScript interpreter. Traceback...") the last
+/// "<Kind>Error: ..." line that names the actual failure. Capped at `maxLength`
+/// characters.
+std::string summarizeTorchMessage(std::string_view message, std::size_t maxLength = 400);
+
+}  // namespace polyinfer::torch_engine

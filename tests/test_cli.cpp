@@ -1,0 +1,438 @@
+// The polyinfer command-line tool, run as a separate process (the binary built
+// in this tree: POLYINFER_CLI_PATH, set by tests/CMakeLists.txt).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "polyinfer/polyinfer.hpp"
+#include "polyinfer/tensor_io.hpp"
+#include "test_support.hpp"
+
+namespace polyinfer {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+struct RunResult {
+  int exitCode = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string shellQuote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string slurp(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// A number as the tool prints it: 6 significant digits.
+std::string sixDigits(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
+}
+
+bool hasEngine(const std::string& engine) {
+  const auto engines = test::builtEngines();
+  return std::find(engines.begin(), engines.end(), engine) != engines.end();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+#ifndef POLYINFER_CLI_PATH
+    GTEST_SKIP() << "the polyinfer tool is not built (POLYINFER_BUILD_CLI=OFF)";
+#else
+    cli_ = POLYINFER_CLI_PATH;
+#endif
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("polyinfer_test_cli_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+
+  /// Runs the tool; `env` holds NAME=VALUE settings for its environment.
+  RunResult run(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    std::string command;
+    if (!env.empty()) {
+      command = "env";
+      for (const std::string& setting : env) command.append(" ").append(shellQuote(setting));
+      command += ' ';
+    }
+    command += shellQuote(cli_);
+    // (append(), not " " + string: GCC 12 warns falsely about the latter.)
+    for (const std::string& arg : args) command.append(" ").append(shellQuote(arg));
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    command.append(" >").append(shellQuote(out.string()));
+    command.append(" 2>").append(shellQuote(err.string())).append(" </dev/null");
+    const int status = std::system(command.c_str());
+    RunResult r;
+    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+  /// Exit code 2 or 1 with exactly one "polyinfer: error: ..." line on stderr.
+  static void expectOneErrorLine(const RunResult& r, int exitCode) {
+    EXPECT_EQ(r.exitCode, exitCode) << "stdout:\n" << r.out << "\nstderr:\n" << r.err;
+    EXPECT_THAT(r.err, StartsWith("polyinfer: error: "));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+
+  static std::string modelFor(const std::string& engine, const std::string& model) {
+    return test::modelFile(model, test::modelFileFor(engine)).string();
+  }
+  static std::string dataSet(const std::string& model) {
+    return test::modelFile(model, "test_data_set_0").string();
+  }
+
+  std::string cli_;
+  fs::path dir_;
+};
+
+// ------------------------------------------------------------------ info
+
+TEST_F(CliTest, InfoListsVersionEnginesAndThreads) {
+  const RunResult r = run({"info"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, HasSubstr(std::string("polyinfer ") + kVersion));
+  EXPECT_THAT(r.out, HasSubstr("plugin search path"));
+  EXPECT_THAT(r.out, HasSubstr("usable cores"));
+  EXPECT_THAT(r.out, HasSubstr("1 worker"));
+  for (const std::string& engine : test::builtEngines()) EXPECT_THAT(r.out, HasSubstr("  " + engine + " "));
+}
+
+TEST_F(CliTest, InfoJsonParses) {
+  const RunResult r = run({"info", "--json"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("version"), kVersion);
+  EXPECT_TRUE(j.at("plugin_search_path").is_array());
+  EXPECT_GE(j.at("cpu").at("usable_cores").get<int>(), 1);
+  EXPECT_FALSE(j.at("cpu").at("source").get<std::string>().empty());
+  ASSERT_GE(j.at("thread_defaults").size(), 1u);
+  EXPECT_EQ(j.at("thread_defaults")[0].at("workers"), 1);
+  EXPECT_EQ(j.at("thread_defaults")[0].at("intra_op_threads"), j.at("cpu").at("usable_cores"));
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    const auto& engines = j.at("engines");
+    const auto found = std::find_if(engines.begin(), engines.end(),
+                                    [&](const nlohmann::json& e) { return e.at("name") == engine; });
+    ASSERT_NE(found, engines.end());
+    EXPECT_TRUE(found->at("loaded").get<bool>()) << found->dump();
+    EXPECT_FALSE(found->at("version").get<std::string>().empty());
+    EXPECT_FALSE(found->at("formats").empty());
+    EXPECT_FALSE(found->at("options").empty());
+    EXPECT_TRUE(found->at("reentrant").is_boolean());
+  }
+}
+
+TEST_F(CliTest, InfoReportsAPluginThatFailsToLoad) {
+  const fs::path plugins = dir_ / "plugins";
+  fs::create_directories(plugins);
+  std::ofstream(plugins / "libpolyinfer_engine_broken.so") << "not a shared library\n";
+  RunResult r = run({"info"}, {"POLYINFER_ENGINE_PATH=" + plugins.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(plugins.string()));
+  EXPECT_THAT(r.out, HasSubstr("broken  NOT AVAILABLE"));
+  for (const std::string& engine : test::builtEngines()) EXPECT_THAT(r.out, HasSubstr("  " + engine + " "));
+  r = run({"info", "--json"}, {"POLYINFER_ENGINE_PATH=" + plugins.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("plugin_search_path")[0], plugins.string());
+  bool found = false;
+  for (const auto& e : j.at("engines")) {
+    if (e.at("name") != "broken") continue;
+    found = true;
+    EXPECT_FALSE(e.at("loaded").get<bool>());
+    EXPECT_FALSE(e.at("error").get<std::string>().empty());
+  }
+  EXPECT_TRUE(found) << r.out;
+  // Using it is a failed run (Unavailable -> 1), with the loader's reason.
+  std::ofstream(dir_ / "m.onnx") << "x";
+  r = run({"predict", "-e", "broken", "-u", (dir_ / "m.onnx").string(), "-s", "1"},
+          {"POLYINFER_ENGINE_PATH=" + plugins.string()});
+  expectOneErrorLine(r, 1);
+  EXPECT_THAT(r.err, HasSubstr("broken"));
+}
+
+TEST_F(CliTest, VersionAndHelp) {
+  RunResult r = run({"--version"});
+  EXPECT_EQ(r.exitCode, 0);
+  EXPECT_THAT(r.out, HasSubstr(kVersion));
+  r = run({"predict", "--help"});
+  EXPECT_EQ(r.exitCode, 0);
+  for (const char* text : {"--model", "--expect", "--atol", "0.0001", "--rtol", "0.001",
+                           "--input-shapes", "--repeat", "--seed", "EXIT STATUS"})
+    EXPECT_THAT(r.out, HasSubstr(text));
+}
+
+// ------------------------------------------------------ usage errors -> 2
+
+TEST_F(CliTest, BadUsageExits2WithOneLine) {
+  expectOneErrorLine(run({}), 2);
+  expectOneErrorLine(run({"predict"}), 2);                          // --model missing
+  expectOneErrorLine(run({"predict", "-u", "m.onnx", "--bogus"}), 2);  // unknown flag
+  expectOneErrorLine(run({"frobnicate"}), 2);
+  expectOneErrorLine(run({"predict", "-u", "m.onnx", "--atol", "-1"}), 2);
+  expectOneErrorLine(run({"predict", "-u", "m.onnx", "-i", "a.npy", "-s", "1,2"}), 2);
+}
+
+TEST_F(CliTest, MissingModelExits2) {
+  const std::string missing = (dir_ / "no_such_model.onnx").string();
+  const RunResult r = run({"predict", "-u", missing});
+  expectOneErrorLine(r, 2);
+  EXPECT_THAT(r.err, HasSubstr(missing));
+}
+
+TEST_F(CliTest, MissingInputFileExits2) {
+  const RunResult r = run({"predict", "-u", "whatever.onnx", "-i", (dir_ / "nope.npy").string()});
+  expectOneErrorLine(r, 2);
+  EXPECT_THAT(r.err, HasSubstr("nope.npy"));
+}
+
+TEST_F(CliTest, BadShapeSyntaxExits2) {
+  for (const char* shapes : {"(1,16", "(1,16)x", "1,a", "(1,16)f;(2)", ""}) {
+    SCOPED_TRACE(shapes);
+    const RunResult r = run({"predict", "-u", "whatever.onnx", "-s", shapes});
+    expectOneErrorLine(r, 2);
+    EXPECT_THAT(r.err, HasSubstr("-s"));
+  }
+}
+
+TEST_F(CliTest, CorruptModelExits2) {
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    const std::string name = test::modelFileFor(engine);
+    const fs::path garbage = dir_ / ("garbage_" + name);
+    std::ofstream(garbage) << "this is not a model\n";
+    RunResult r = run({"predict", "-e", engine, "-u", garbage.string(), "-s", "(1,16)f"});
+    expectOneErrorLine(r, 2);
+    EXPECT_THAT(r.err, HasSubstr(garbage.string()));
+
+    // The first half of a real model: truncated.
+    const std::string real = slurp(modelFor(engine, "mlp"));
+    const fs::path truncated = dir_ / ("truncated_" + name);
+    std::ofstream(truncated, std::ios::binary) << real.substr(0, real.size() / 2);
+    r = run({"predict", "-e", engine, "-u", truncated.string(), "-s", "(1,16)f"});
+    expectOneErrorLine(r, 2);
+  }
+}
+
+TEST_F(CliTest, UnknownOptionKeyExits2ListingValidKeys) {
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    const auto options = Registry::global().engine(engine).describe().options;
+    ASSERT_FALSE(options.empty());
+    const RunResult r = run({"predict", "-e", engine, "-u", modelFor(engine, "mlp"), "-s",
+                             "(1,16)f", "-O", "noSuchKey=1"});
+    expectOneErrorLine(r, 2);
+    EXPECT_THAT(r.err, HasSubstr("noSuchKey"));
+    for (const OptionSpec& spec : options) EXPECT_THAT(r.err, HasSubstr(spec.key));
+  }
+}
+
+TEST_F(CliTest, UnknownInputNameExits2) {
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    const RunResult r =
+        run({"predict", "-e", engine, "-u", modelFor(engine, "mlp"), "-i",
+             "nope=" + test::modelFile("mlp", "npy/x.npy").string()});
+    expectOneErrorLine(r, 2);
+    EXPECT_THAT(r.err, HasSubstr("'nope'"));
+  }
+}
+
+// ------------------------------------------------------------ predict ok
+
+TEST_F(CliTest, PredictMatchesReferenceOnEveryEngine) {
+  for (const std::string& engine : test::builtEngines()) {
+    for (const char* model : {"mlp", "multi_io", "dynamic_batch"}) {
+      SCOPED_TRACE(engine + " " + model);
+      const RunResult r = run({"predict", "-e", engine, "-u", modelFor(engine, model), "-i",
+                               dataSet(model), "--expect", dataSet(model)});
+      EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+      EXPECT_EQ(r.err, "");
+      EXPECT_THAT(r.out, HasSubstr("ok "));
+      EXPECT_THAT(r.out, Not(HasSubstr("MISMATCH")));
+    }
+  }
+}
+
+TEST_F(CliTest, PredictWithNpyInputsByName) {
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    // Given in another order than the model's: names put them in place.
+    const auto npy = [](const char* name) {
+      return test::modelFile("multi_io", std::string("npy/") + name + ".npy").string();
+    };
+    const RunResult r = run({"predict", "-e", engine, "-u", modelFor(engine, "multi_io"),
+                             "-i", "mask=" + npy("mask"), "-i", "x=" + npy("x"), "-i",
+                             "idx=" + npy("idx"), "--expect", npy("scores"), "--expect",
+                             npy("count")});
+    EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+  }
+}
+
+TEST_F(CliTest, RandomInputsFromDeclaredShapesOrDashS) {
+  if (hasEngine("onnxruntime")) {
+    // ONNX declares fixed shapes for mlp: no -i or -s needed.
+    RunResult r = run({"predict", "-e", "onnxruntime", "-u", modelFor("onnxruntime", "mlp")});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("random"));
+    // dynamic_batch has a dynamic batch dimension: -s is needed, and says so.
+    r = run({"predict", "-e", "onnxruntime", "-u", modelFor("onnxruntime", "dynamic_batch")});
+    expectOneErrorLine(r, 2);
+    EXPECT_THAT(r.err, HasSubstr("-s"));
+    r = run({"predict", "-e", "onnxruntime", "-u", modelFor("onnxruntime", "dynamic_batch"), "-s",
+             "(5,3,8,8)f"});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("float32[5,5]"));
+  }
+  if (hasEngine("torch")) {
+    // TorchScript declares no shapes: without -s or -i the error says what to do.
+    RunResult r = run({"predict", "-e", "torch", "-u", modelFor("torch", "mlp")});
+    expectOneErrorLine(r, 2);
+    EXPECT_THAT(r.err, HasSubstr("-s"));
+    r = run({"predict", "-e", "torch", "-u", modelFor("torch", "multi_io"), "-s",
+             "(2,4)f,(2,3)l,(2,4)B", "--int-range", "0,4"});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("int64[2]"));
+  }
+}
+
+TEST_F(CliTest, RandomInputsRepeatWithTheSeed) {
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    auto firstValues = [&](const char* seed) {
+      const RunResult r = run({"predict", "-e", engine, "-u", modelFor(engine, "mlp"), "-s",
+                               "(1,16)f", "--seed", seed, "--json"});
+      EXPECT_EQ(r.exitCode, 0) << r.err;
+      return nlohmann::json::parse(r.out).at("outputs")[0].at("summary").at("first");
+    };
+    EXPECT_EQ(firstValues("7"), firstValues("7"));
+    EXPECT_NE(firstValues("7"), firstValues("8"));
+  }
+}
+
+TEST_F(CliTest, OutputDirWritesNpyThatReadsBackEqual) {
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    const fs::path out = dir_ / ("out_" + engine);
+    const RunResult r = run({"predict", "-e", engine, "-u", modelFor(engine, "multi_io"), "-i",
+                             dataSet("multi_io"), "-o", out.string(), "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    const test::Reference reference = test::loadReference("multi_io");
+    ASSERT_EQ(j.at("outputs").size(), reference.outputs.size());
+    for (std::size_t k = 0; k < reference.outputs.size(); ++k) {
+      const fs::path file = j.at("outputs")[k].at("file").get<std::string>();
+      EXPECT_EQ(file.parent_path(), out);
+      EXPECT_EQ(file.extension(), ".npy");
+      const Tensor written = io::readNpy(file);
+      test::expectAllClose(written, reference.outputs[k].tensor, 1e-5, 1e-5, file.string());
+    }
+  }
+}
+
+TEST_F(CliTest, RepeatPrintsTiming) {
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    RunResult r = run({"predict", "-e", engine, "-u", modelFor(engine, "mlp"), "-i",
+                       dataSet("mlp"), "-n", "5"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("median"));
+    EXPECT_THAT(r.out, HasSubstr("5 runs after 1 warm-up"));
+    r = run({"predict", "-e", engine, "-u", modelFor(engine, "mlp"), "-i", dataSet("mlp"), "-n",
+             "4", "--json"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const nlohmann::json timing = nlohmann::json::parse(r.out).at("timing");
+    EXPECT_EQ(timing.at("runs"), 4);
+    EXPECT_EQ(timing.at("warm_up_runs"), 1);
+    EXPECT_LE(timing.at("min_ms").get<double>(), timing.at("median_ms").get<double>());
+    EXPECT_LE(timing.at("median_ms").get<double>(), timing.at("max_ms").get<double>());
+  }
+}
+
+// --------------------------------------------------------- mismatch -> 1
+
+TEST_F(CliTest, MismatchExits1NamingTheWorstElement) {
+  // The reference output with [0,5] off by 0.5 and [0,2] off by 0.01.
+  Tensor bad = io::readNpy(test::modelFile("mlp", "npy/y.npy")).clone();
+  ASSERT_EQ(bad.shape(), (Shape{1, 8}));
+  float* values = bad.mutableData<float>();
+  const float expected5 = values[5] + 0.5f;
+  values[5] = expected5;
+  values[2] += 0.01f;
+  const fs::path badFile = dir_ / "y_bad.npy";
+  io::writeNpy(badFile, bad);
+
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    const RunResult r = run({"predict", "-e", engine, "-u", modelFor(engine, "mlp"), "-i",
+                             dataSet("mlp"), "--expect", badFile.string()});
+    expectOneErrorLine(r, 1);
+    EXPECT_THAT(r.err, HasSubstr("2 of 8 elements differ"));
+    EXPECT_THAT(r.err, HasSubstr("worst at [0,5]"));
+    EXPECT_THAT(r.err, HasSubstr("expected " + sixDigits(expected5)));
+    EXPECT_THAT(r.err, HasSubstr("abs diff 0.5"));
+    EXPECT_THAT(r.out, HasSubstr("MISMATCH"));
+
+    // Loose enough tolerances accept it.
+    const RunResult loose = run({"predict", "-e", engine, "-u", modelFor(engine, "mlp"), "-i",
+                                 dataSet("mlp"), "--expect", badFile.string(), "--atol", "0.6"});
+    EXPECT_EQ(loose.exitCode, 0) << loose.err;
+  }
+}
+
+TEST_F(CliTest, ShapeOrDtypeMismatchExits1) {
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    // mlp's output is float32[1,8]; multi_io's first output is float32[2,4].
+    RunResult r = run({"predict", "-e", engine, "-u", modelFor(engine, "mlp"), "-i",
+                       dataSet("mlp"), "--expect",
+                       test::modelFile("multi_io", "npy/scores.npy").string()});
+    expectOneErrorLine(r, 1);
+    EXPECT_THAT(r.err, HasSubstr("expected float32[2,4], got float32[1,8]"));
+    // multi_io's count is int64[2]; compare it with a float64 copy.
+    const Tensor count = io::readNpy(test::modelFile("multi_io", "npy/count.npy"));
+    std::vector<double> asDouble;
+    for (int64_t v : count.toVector<int64_t>()) asDouble.push_back(static_cast<double>(v));
+    const fs::path file = dir_ / "count_f64.npy";
+    io::writeNpy(file, Tensor::fromVector<double>(count.shape(), asDouble));
+    r = run({"predict", "-e", engine, "-u", modelFor(engine, "multi_io"), "-i",
+             dataSet("multi_io"), "--expect", dataSet("multi_io") + "/output_0.pb", "--expect",
+             file.string()});
+    expectOneErrorLine(r, 1);
+    EXPECT_THAT(r.err, HasSubstr("expected float64[2], got int64[2]"));
+  }
+}
+
+}  // namespace
+}  // namespace polyinfer

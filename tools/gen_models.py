@@ -1,0 +1,327 @@
+#!/usr/bin/python3
+"""Generate polyinfer's test models and PyTorch reference data.
+
+Usage:
+    /usr/bin/python3 tools/gen_models.py --out DIR [--models a,b,...] [--force]
+
+Run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision, python3-onnx);
+nothing is downloaded: torchvision models are built with weights=None and random weights.
+
+For each model M this writes DIR/M/:
+    model.pt                 TorchScript (loadable with torch::jit::load)
+    model.onnx               ONNX, opset 13
+    model_opset10.onnx       opset 10, resnet18 and mobilenet_v2 only (OpenCV 4.6 needs it)
+    test_data_set_0/input_K.pb, output_K.pb   onnx.TensorProto, ONNX backend-test layout
+    npy/NAME.npy             the same tensors as .npy (little-endian, C order)
+    meta.json                names, dtypes, shapes, dynamic axes, torch version
+    .stamp                   generator version + torch version; a matching stamp means
+                             "up to date" and the model is skipped unless --force.
+
+Each model is built in DIR/.tmp-M and renamed into place only when complete, so an
+interrupted run never leaves a directory with a stamp but missing files.
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+import torch
+import torch.nn as nn
+import torchvision
+
+# Bump when anything about the generated files changes, so old stamps stop matching.
+GEN_VERSION = "polyinfer-gen_models-1"
+STAMP = f"{GEN_VERSION} torch={torch.__version__}\n"
+
+ONNX_OPSET = 13
+# OpenCV 4.6's importer does not understand Clip with min/max as inputs (opset >= 11).
+OPSET10_MODELS = {"resnet18", "mobilenet_v2"}
+
+NP_TO_ONNX = {np.dtype("float32"): onnx.TensorProto.FLOAT,
+              np.dtype("int64"): onnx.TensorProto.INT64,
+              np.dtype("bool"): onnx.TensorProto.BOOL}
+
+
+class GenError(Exception):
+    pass
+
+
+def check(cond, msg):
+    # Not `assert`: these checks must survive `python -O`.
+    if not cond:
+        raise GenError(msg)
+
+
+# ---------------------------------------------------------------------------- models
+
+class MultiIO(nn.Module):
+    """Mixed dtypes in and out: float/int64/bool inputs, float and int64 outputs."""
+
+    def forward(self, x: torch.Tensor, idx: torch.Tensor, mask: torch.Tensor):
+        picked = x.gather(1, idx).sum(dim=1, keepdim=True)
+        scores = torch.where(mask, x * 2.0 + 1.0, torch.zeros_like(x)) + picked
+        count = mask.sum(dim=1) + idx.sum(dim=1)  # bool.sum() is int64
+        return scores, count
+
+
+# The forward argument names become TorchScript's input names (what polyinfer reports and
+# what C++ callers bind by name), and nn.Sequential / torchvision call theirs `input` / `x`.
+# These thin wrappers pin the names; the extra `net.` prefix on parameters is harmless.
+class TakesX(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class TakesInput(TakesX):
+    def forward(self, input):  # noqa: A002 -- the name is the point
+        return self.net(input)
+
+
+def randomize_batchnorm(model, gen):
+    # Fresh BN layers are identity-ish (mean 0, var 1, weight 1, bias 0); in deep nets with
+    # random conv weights that makes activations collapse or blow up and any engine
+    # comparison meaningless, and it hides bugs where an engine ignores BN statistics.
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.1)
+
+
+def build(name, gen):
+    """Return (module, inputs as ordered dict name->tensor, output names, dynamic_axes)."""
+    randn = lambda *s: torch.randn(*s, generator=gen)
+    if name == "mlp":
+        m = TakesX(nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 8)))
+        return m, {"x": randn(1, 16)}, ["y"], {}
+    if name == "multi_io":
+        ins = {"x": randn(2, 4),
+               "idx": torch.randint(0, 4, (2, 3), generator=gen, dtype=torch.int64),
+               # Exactly two True per row at random places: an all-False row would make
+               # that row of `scores` constant and hide a broken Where.
+               "mask": torch.rand(2, 4, generator=gen).argsort(dim=1) < 2}
+        return MultiIO(), ins, ["scores", "count"], {}
+    if name == "dynamic_batch":
+        m = TakesX(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                                 nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 5)))
+        return m, {"x": randn(3, 3, 8, 8)}, ["y"], {"x": {0: "batch"}, "y": {0: "batch"}}
+    if name in ("resnet18", "mobilenet_v2"):
+        m = TakesInput(getattr(torchvision.models, name)(weights=None))
+        return m, {"input": randn(1, 3, 224, 224)}, ["output"], {}
+    raise GenError(f"unknown model {name!r}")
+
+
+MODELS = ["mlp", "multi_io", "dynamic_batch", "resnet18", "mobilenet_v2"]
+# A fixed seed per model, so adding or reordering models never changes another's data.
+SEEDS = {"mlp": 101, "multi_io": 202, "dynamic_batch": 303, "resnet18": 404,
+         "mobilenet_v2": 505}
+
+
+# ---------------------------------------------------------------------------- checks
+
+def as_tuple(out):
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def same(ref, got, what):
+    check(ref.dtype == got.dtype and ref.shape == got.shape,
+          f"{what}: got {got.dtype}{list(got.shape)}, expected {ref.dtype}{list(ref.shape)}")
+    if ref.dtype.is_floating_point:
+        # Relative-ish: resnet outputs reach ~1e2, where 1e-5 absolute is below float32 eps.
+        tol = 1e-5 * max(1.0, ref.abs().max().item())
+        err = (ref - got).abs().max().item()
+        check(err <= tol, f"{what}: max abs diff {err:.3g} > {tol:.3g}")
+    else:
+        check(torch.equal(ref, got), f"{what}: integer/bool values differ")
+
+
+def check_onnx_io(path, ins, outs, dyn):
+    """The exported graph must keep every input (none folded into a constant) with its dtype."""
+    g = onnx.load(path).graph
+    for kind, vals, want in (("input", g.input, ins), ("output", g.output, outs)):
+        got = [v.name for v in vals]
+        check(got == list(want), f"{path}: graph {kind}s {got}, expected {list(want)}")
+        for v in vals:
+            arr = want[v.name]
+            et = v.type.tensor_type.elem_type
+            check(et == NP_TO_ONNX[arr.dtype],
+                  f"{path}: {kind} {v.name} elem_type {onnx.TensorProto.DataType.Name(et)},"
+                  f" expected {arr.dtype}")
+            dims = v.type.tensor_type.shape.dim
+            check(len(dims) == arr.ndim, f"{path}: {kind} {v.name} rank {len(dims)}")
+            for ax, d in enumerate(dims):
+                if ax in dyn.get(v.name, {}):
+                    check(d.dim_param == dyn[v.name][ax],
+                          f"{path}: {kind} {v.name} axis {ax} not dynamic '{dyn[v.name][ax]}'")
+                else:
+                    check(d.dim_value == arr.shape[ax],
+                          f"{path}: {kind} {v.name} axis {ax} is {d}, expected {arr.shape[ax]}")
+
+
+def check_with_ort(path, ins, outs):
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return  # not packaged for Debian; the C++ tests cover ONNX Runtime
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    got = sess.run(list(outs), dict(ins))
+    for (n, ref), g in zip(outs.items(), got):
+        check(ref.dtype == g.dtype and ref.shape == g.shape, f"ORT {path}: {n} dtype/shape")
+        check(np.allclose(g, ref, rtol=1e-4, atol=1e-4), f"ORT {path}: {n} differs")
+
+
+# ---------------------------------------------------------------------------- generation
+
+def export_onnx(model, inputs, out_names, dyn, path, opset):
+    torch.onnx.export(model, tuple(inputs.values()), path, opset_version=opset,
+                      input_names=list(inputs), output_names=out_names,
+                      dynamic_axes=dyn or None, do_constant_folding=True)
+    onnx.checker.check_model(path)
+
+
+def generate(name, tmp):
+    torch.manual_seed(SEEDS[name])  # layer init uses the global RNG
+    gen = torch.Generator().manual_seed(SEEDS[name])
+    model, inputs, out_names, dyn = build(name, gen)
+    with torch.no_grad():
+        randomize_batchnorm(model, gen)
+    model.eval()
+
+    with torch.no_grad():
+        ref = as_tuple(model(*inputs.values()))
+    check(len(ref) == len(out_names), f"{len(ref)} outputs, expected {len(out_names)}")
+    outputs = dict(zip(out_names, ref))
+    for n, t in outputs.items():
+        if t.dtype.is_floating_point:
+            check(torch.isfinite(t).all().item(), f"output {n} has NaN/Inf")
+            std = t.std().item()
+            check(1e-2 <= std <= 1e4, f"output {n} std {std:.3g} outside [1e-2, 1e4]; "
+                                      "reference data would be meaningless")
+
+    # TorchScript. Script MultiIO so the tuple-of-tensors signature and argument names are
+    # explicit; trace the rest (torchvision CNNs trace cleanly and batch-agnostically).
+    pt = os.path.join(tmp, "model.pt")
+    with torch.no_grad():
+        if name == "multi_io":
+            ts = torch.jit.script(model)
+        else:
+            ts = torch.jit.trace(model, tuple(inputs.values()))
+    ts.save(pt)
+    loaded = torch.jit.load(pt)
+    args = [a.name for a in loaded.forward.schema.arguments][1:]  # drop self
+    check(args == list(inputs), f"model.pt forward args {args}, expected {list(inputs)}")
+    with torch.no_grad():
+        got = as_tuple(loaded(*inputs.values()))
+        for (n, r), g in zip(outputs.items(), got):
+            same(r, g, f"model.pt output {n}")
+        if name == "dynamic_batch":
+            # A trace can bake in the example's batch size; prove this one did not.
+            x5 = torch.randn(5, 3, 8, 8, generator=gen)
+            same(model(x5), loaded(x5), "model.pt at batch 5")
+
+    np_in = {n: t.numpy() for n, t in inputs.items()}
+    np_out = {n: t.numpy() for n, t in outputs.items()}
+    dyn_str = {n: {str(ax): v for ax, v in axes.items()} for n, axes in dyn.items()}
+
+    onnx_path = os.path.join(tmp, "model.onnx")
+    export_onnx(model, inputs, out_names, dyn, onnx_path, ONNX_OPSET)
+    check_onnx_io(onnx_path, np_in, np_out, dyn)
+    check_with_ort(onnx_path, np_in, np_out)
+    if name in OPSET10_MODELS:
+        p10 = os.path.join(tmp, "model_opset10.onnx")
+        try:
+            export_onnx(model, inputs, out_names, dyn, p10, 10)
+            check_onnx_io(p10, np_in, np_out, dyn)
+        except Exception as e:  # optional artifact: only OpenCV tests need it
+            print(f"  warning: {name}: opset-10 export failed, skipping: {e}", file=sys.stderr)
+            if os.path.exists(p10):
+                os.remove(p10)
+
+    tdir = os.path.join(tmp, "test_data_set_0")
+    ndir = os.path.join(tmp, "npy")
+    os.makedirs(tdir)
+    os.makedirs(ndir)
+    for prefix, tensors in (("input", np_in), ("output", np_out)):
+        for k, (n, a) in enumerate(tensors.items()):
+            a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+            with open(os.path.join(tdir, f"{prefix}_{k}.pb"), "wb") as f:
+                f.write(onnx.numpy_helper.from_array(a, n).SerializeToString())
+            np.save(os.path.join(ndir, f"{n}.npy"), a)
+
+    desc = lambda ts: [{"name": n, "dtype": str(a.dtype), "shape": list(a.shape)}
+                       for n, a in ts.items()]
+    meta = {"name": name, "inputs": desc(np_in), "outputs": desc(np_out),
+            "dynamic_axes": dyn_str, "torch_version": torch.__version__}
+    with open(os.path.join(tmp, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    return {n: (float(a.mean()), float(a.std())) for n, a in np_out.items()}
+
+
+def up_to_date(d):
+    try:
+        with open(os.path.join(d, ".stamp")) as f:
+            return f.read() == STAMP
+    except OSError:
+        return False
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help=f"comma-separated subset of {','.join(MODELS)}")
+    ap.add_argument("--force", action="store_true", help="regenerate even if up to date")
+    a = ap.parse_args()
+
+    names = [m for m in a.models.split(",") if m]
+    bad = [m for m in names if m not in MODELS]
+    if bad:
+        ap.error(f"unknown model(s): {','.join(bad)} (known: {','.join(MODELS)})")
+    os.makedirs(a.out, exist_ok=True)
+
+    t_all = time.monotonic()
+    for name in names:
+        final = os.path.join(a.out, name)
+        if not a.force and up_to_date(final):
+            print(f"{name}: up to date")
+            continue
+        t0 = time.monotonic()
+        tmp = os.path.join(a.out, f".tmp-{name}")
+        shutil.rmtree(tmp, ignore_errors=True)  # leftover of an interrupted run
+        os.makedirs(tmp)
+        try:
+            stats = generate(name, tmp)
+        except Exception as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            print(f"gen_models: FAILED {name}: {type(e).__name__}: {e}", file=sys.stderr)
+            return 1
+        with open(os.path.join(tmp, ".stamp"), "w") as f:
+            f.write(STAMP)
+        # Swap in the finished directory; the old one is moved aside first so the final
+        # path is always either absent or complete.
+        old = os.path.join(a.out, f".old-{name}")
+        shutil.rmtree(old, ignore_errors=True)
+        if os.path.exists(final):
+            os.rename(final, old)
+        os.rename(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+        s = " ".join(f"{n}: mean={m:.4g} std={sd:.4g}" for n, (m, sd) in stats.items())
+        print(f"{name}: generated in {time.monotonic() - t0:.2f}s ({s})")
+    print(f"total {time.monotonic() - t_all:.2f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
