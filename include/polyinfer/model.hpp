@@ -22,14 +22,14 @@ class EnginePredictor;
 /// What to load and how it will be used.
 struct Criteria {
   /// A model file, or a directory holding exactly one model file.
-  std::filesystem::path modelPath;
+  std::filesystem::path modelPath{};
   /// Engine name ("torch", "onnxruntime"); empty: chosen from the model format
   /// (.onnx -> onnxruntime, TorchScript -> torch).
-  std::string engine;
+  std::string engine{};
   /// "cpu", or "gpu0", "gpu1"... where the engine build supports it.
   std::string device = "cpu";
   /// Engine options (DJL's names accepted), e.g. {"intraOpNumThreads", "2"}.
-  Options options;
+  Options options{};
   /// Number of threads that will each own a Predictor; thread defaults are
   /// computed from it so that workers x intra-op threads <= usable cores.
   int workers = 1;

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what polyinfer needs on Debian 12 and nothing more: Debian packages
+# that are missing (apt), then ONNX Runtime from the npm registry into
+# .deps/onnxruntime. Idempotent: a second run only checks, in seconds.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  # LibTorch; without OpenBLAS's OpenMP build it falls back to the reference
+  # BLAS, up to 6x slower.
+  libtorch-dev libopenblas0-openmp
+  # Test-model generation with Debian's /usr/bin/python3.
+  python3-torch python3-torchvision python3-onnx python3-numpy
+  libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libprotobuf-dev protobuf-compiler libonnx-dev
+  # npm fetches ONNX Runtime (Debian does not package it).
+  npm
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+bash "$root/scripts/install_onnxruntime.sh"
