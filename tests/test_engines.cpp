@@ -17,6 +17,8 @@ struct Case {
   std::string model;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.engine << "/" << c.model; }
+
 std::vector<Case> allCases() {
   std::vector<Case> cases;
   for (const std::string& engine : test::builtEngines())
