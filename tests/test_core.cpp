@@ -10,13 +10,7 @@ namespace {
 
 template <typename F>
 ErrorCode codeOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "expected polyinfer::Error";
-  return ErrorCode::Internal;
+  return test::errorOf(std::forward<F>(f)).code();
 }
 
 }  // namespace

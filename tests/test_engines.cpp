@@ -92,16 +92,7 @@ TEST(EnginesDynamicBatch, AnyBatchSizeRuns) {
 
 namespace {
 
-template <typename F>
-Error errorOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected polyinfer::Error";
-  return Error(ErrorCode::Internal, "no error");
-}
+using test::errorOf;
 
 void expectMessageHas(const Error& e, const std::string& part) {
   EXPECT_NE(std::string(e.what()).find(part), std::string::npos)

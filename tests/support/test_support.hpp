@@ -1,6 +1,8 @@
 // Helpers shared by the tests: generated models, reference data, comparisons.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -40,5 +42,17 @@ void expectAllClose(const Tensor& actual, const Tensor& expected, double atol, d
 
 /// EXPECTs byte-identical tensors (dtype, shape, storage).
 void expectIdentical(const Tensor& actual, const Tensor& expected, const std::string& what);
+
+/// The Error `f` throws; fails the current test when it throws none.
+template <typename F>
+Error errorOf(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected polyinfer::Error";
+  return Error(ErrorCode::Internal, "no error thrown");
+}
 
 }  // namespace polyinfer::test
