@@ -15,8 +15,6 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler libonnx-dev
-  # npm fetches ONNX Runtime (Debian does not package it).
-  npm
 )
 
 missing=()
@@ -24,6 +22,10 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+# npm fetches ONNX Runtime (Debian does not package it). A machine may already
+# have Node.js and npm from elsewhere, which Debian's npm package conflicts
+# with: install it only when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo=""
