@@ -15,6 +15,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler libonnx-dev
+  # The OpenCV engine: the dnn module only (libopencv-dev pulls in all of OpenCV).
+  libopencv-dnn-dev
 )
 
 missing=()

@@ -55,6 +55,9 @@ TEST(RegistryTest, FindsTheBuiltPlugins) {
 TEST(RegistryTest, EngineFromModelFormat) {
   EXPECT_EQ(Registry::engineForModel("a/model.onnx"), "onnxruntime");
   EXPECT_EQ(Registry::engineForModel("a/model.PT"), "torch");
+  EXPECT_EQ(Registry::engineForModel("a/net.caffemodel"), "opencv");
+  EXPECT_EQ(Registry::engineForModel("a/yolo.weights"), "opencv");
+  EXPECT_EQ(Registry::engineForModel("a/frozen.pb"), "opencv");
   EXPECT_EQ(Registry::engineForModel(test::modelFile("mlp", "model.pt")), "torch");
   const fs::path renamed = fs::temp_directory_path() / ("polyinfer-noext-" + std::to_string(::getpid()));
   fs::copy_file(test::modelFile("mlp", "model.onnx"), renamed, fs::copy_options::overwrite_existing);

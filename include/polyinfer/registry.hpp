@@ -50,7 +50,9 @@ class Registry {
 
   /// Engine name for a model file, from its format: ".onnx" or ONNX protobuf
   /// -> "onnxruntime"; a zip archive (TorchScript) or .pt/.pth/.torchscript
-  /// -> "torch". Throws Error(InvalidArgument) when it cannot tell.
+  /// -> "torch"; Caffe (.caffemodel/.prototxt), Darknet (.weights/.cfg) and
+  /// TensorFlow (.pb/.pbtxt) -> "opencv". Throws Error(InvalidArgument) when
+  /// it cannot tell.
   static std::string engineForModel(const std::filesystem::path& modelFile);
 
  private:

@@ -13,7 +13,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kModelExtensions[] = {".onnx", ".ort", ".pt", ".pth", ".torchscript", ".ptl"};
+// Files a directory may stand for. Not .pb: ONNX test-data directories hold
+// tensors in .pb files; a TensorFlow graph is named as a file.
+constexpr std::string_view kModelExtensions[] = {".onnx",      ".ort",        ".pt",     ".pth",
+                                                 ".torchscript", ".ptl",      ".caffemodel",
+                                                 ".weights"};
 
 bool isModelFile(const fs::path& file) {
   const std::string ext = detail::toLower(file.extension().string());
@@ -46,7 +50,7 @@ fs::path resolveModelFile(const fs::path& path, const std::string& engine) {
     throw Error(ErrorCode::NotFound,
                 "directory '" + path.string() + "' holds no model file" +
                     (engine.empty() ? std::string() : " for engine " + engine) +
-                    " (expected a .onnx, .pt, .pth or .torchscript file)");
+                    " (expected a .onnx, .pt, .pth, .torchscript, .caffemodel or .weights file)");
   if (candidates.size() > 1) {
     std::vector<std::string> names;
     for (const fs::path& file : candidates) names.push_back(file.filename().string());

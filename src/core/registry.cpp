@@ -193,6 +193,11 @@ std::string Registry::engineForModel(const fs::path& modelFile) {
   const std::string ext = detail::toLower(modelFile.extension().string());
   if (ext == ".onnx" || ext == ".ort") return "onnxruntime";
   if (ext == ".pt" || ext == ".pth" || ext == ".torchscript" || ext == ".ptl") return "torch";
+  // Formats only OpenCV's DNN module reads here (Caffe, Darknet, TensorFlow
+  // frozen graphs); their text parts name the model too.
+  if (ext == ".caffemodel" || ext == ".prototxt" || ext == ".weights" || ext == ".cfg" ||
+      ext == ".pb" || ext == ".pbtxt")
+    return "opencv";
   // No telling extension: look at the first bytes.
   std::ifstream in(modelFile, std::ios::binary);
   std::array<char, 4> magic{};
@@ -204,8 +209,8 @@ std::string Registry::engineForModel(const fs::path& modelFile) {
   }
   throw Error(ErrorCode::InvalidArgument,
               "cannot tell the format of model file '" + modelFile.string() +
-                  "'; expected .onnx (ONNX) or .pt/.pth/.torchscript (TorchScript), or name the "
-                  "engine explicitly");
+                  "'; expected .onnx (ONNX), .pt/.pth/.torchscript (TorchScript), .caffemodel "
+                  "(Caffe), .weights (Darknet) or .pb (TensorFlow), or name the engine explicitly");
 }
 
 }  // namespace polyinfer

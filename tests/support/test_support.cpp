@@ -115,4 +115,22 @@ void expectIdentical(const Tensor& actual, const Tensor& expected, const std::st
       << what << ": contents differ";
 }
 
+std::string expectError(const std::function<void()>& fn, ErrorCode code,
+                        const std::vector<std::string>& parts) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    EXPECT_EQ(toString(e.code()), toString(code)) << e.what();
+    for (const std::string& part : parts)
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
+          << "message lacks '" << part << "': " << e.what();
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected polyinfer::Error, got std::exception: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "expected an Error(" << toString(code) << "), nothing was thrown";
+  return {};
+}
+
 }  // namespace polyinfer::test

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,5 +55,10 @@ Error errorOf(F&& f) {
   ADD_FAILURE() << "expected polyinfer::Error";
   return Error(ErrorCode::Internal, "no error thrown");
 }
+
+/// Runs `fn` and EXPECTs an Error with `code` whose message contains each of
+/// `parts`; returns the message ("" when nothing or something else was thrown).
+std::string expectError(const std::function<void()>& fn, ErrorCode code,
+                        const std::vector<std::string>& parts = {});
 
 }  // namespace polyinfer::test
