@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -760,6 +761,133 @@ TEST_F(OrtEngineTest, ProfilerWritesItsFileWhenTheModelIsReleased) {
     }
   }
   EXPECT_EQ(profiles, 1);
+}
+
+// ---------------------------------------------------------------- process-wide thread pool
+//
+// ONNX Runtime's environment, and with it the process-wide pool, is created
+// once per process: each scenario runs in a fresh child process (a death
+// test in "threadsafe" style re-executes this binary), so test order and
+// running the whole binary in one process do not matter.
+
+int threadCount() {
+  int count = 0;
+  for ([[maybe_unused]] const fs::directory_entry& task : fs::directory_iterator("/proc/self/task")) ++count;
+  return count;
+}
+
+/// In the child: exits 0 when `check` returns "", else prints the reason and exits 1.
+[[noreturn]] void exitWith(const std::function<std::string()>& check) {
+  std::string failure;
+  try {
+    failure = check();
+  } catch (const std::exception& e) {
+    failure = std::string("exception: ") + e.what();
+  }
+  if (!failure.empty()) std::fprintf(stderr, "%s\n", failure.c_str());
+  std::fflush(stderr);
+  std::_Exit(failure.empty() ? 0 : 1);
+}
+
+TEST(OrtEngineThreadPool, SharedPoolStartsItsThreadsOnceForEveryModel) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exitWith([] {
+                // 4 intra-op threads per pool: a session's own pool starts 3
+                // threads (the caller is the 4th); so does the shared one, once.
+                ::setenv("POLYINFER_ORT_GLOBAL_INTRA_OP_THREADS", "4", 1);
+                const int base = threadCount();
+                std::vector<std::shared_ptr<Model>> shared;
+                shared.push_back(loadGenerated("mlp", {{"disablePerSessionThreads", "true"}}));
+                const int afterFirst = threadCount();
+                for (int i = 0; i < 2; ++i)
+                  shared.push_back(loadGenerated("mlp", {{"disablePerSessionThreads", "true"}}));
+                const int afterShared = threadCount();
+                std::vector<std::shared_ptr<Model>> own;
+                for (int i = 0; i < 3; ++i)
+                  own.push_back(loadGenerated("mlp", {{"intraOpNumThreads", "4"}}));
+                const int afterOwn = threadCount();
+                const ConfigEntry* intra = findEntry(*shared[0], "intraOpNumThreads");
+                const test::Reference ref = test::loadReference("mlp");
+                const Tensor a = shared[2]->newPredictor().predict(ref.inputs)[0].tensor;
+                const Tensor b = own[2]->newPredictor().predict(ref.inputs)[0].tensor;
+                std::string failure;
+                // The environment starts the pools: 3 intra-op threads, and
+                // ONNX Runtime's inter-op pool of 1.
+                if (afterFirst - base < 3 || afterFirst - base > 4)
+                  failure += "the environment with the shared pool started " +
+                             std::to_string(afterFirst - base) + " threads, expected 3 or 4; ";
+                if (afterShared != afterFirst)
+                  failure += "2 more models on the shared pool started " +
+                             std::to_string(afterShared - afterFirst) + " threads, expected 0; ";
+                if (afterOwn - afterShared != 9)
+                  failure += "3 models with their own pools started " +
+                             std::to_string(afterOwn - afterShared) + " threads, expected 9; ";
+                if (intra == nullptr || intra->value != "4" || intra->source != ValueSource::Environment)
+                  failure += "intraOpNumThreads entry should say 4 from the environment; ";
+                if (test::maxAbsDiff(a, ref.outputs[0].tensor) > 1e-4 || test::maxAbsDiff(b, a) > 1e-5)
+                  failure += "outputs differ from the reference; ";
+                return failure;
+              }),
+              ::testing::ExitedWithCode(0), "");
+}
+
+TEST(OrtEngineThreadPool, SharedPoolNeedsAnEnvironmentMadeWithIt) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exitWith([] {
+                ::unsetenv("POLYINFER_ORT_GLOBAL_THREAD_POOL");
+                loadGenerated("mlp");  // creates the environment without the pool
+                try {
+                  loadGenerated("mlp", {{"disablePerSessionThreads", "true"}});
+                } catch (const Error& e) {
+                  const std::string message = e.what();
+                  if (e.code() != ErrorCode::Unsupported ||
+                      message.find("POLYINFER_ORT_GLOBAL_THREAD_POOL=1") == std::string::npos)
+                    return "unexpected error: " + message;
+                  return std::string();
+                }
+                return std::string("no error for disablePerSessionThreads without the pool");
+              }),
+              ::testing::ExitedWithCode(0), "");
+  // Explicit per-session thread settings contradict the shared pool.
+  EXPECT_EXIT(exitWith([] {
+                ::setenv("POLYINFER_ORT_GLOBAL_THREAD_POOL", "1", 1);
+                try {
+                  loadGenerated("mlp", {{"disablePerSessionThreads", "true"}, {"intraOpNumThreads", "1"}});
+                } catch (const Error& e) {
+                  if (e.code() != ErrorCode::InvalidArgument) return std::string("wrong code: ") + e.what();
+                  return std::string();
+                }
+                return std::string("no error for intraOpNumThreads with the shared pool");
+              }),
+              ::testing::ExitedWithCode(0), "");
+}
+
+// ---------------------------------------------------------------- optimised-model cache
+
+TEST_F(OrtEngineTest, OptimizedModelCacheIsWrittenOnceAndReused) {
+  const fs::path cache = dir_ / "ort-cache";
+  const test::Reference ref = test::loadReference("mlp");
+  auto first = loadGenerated("mlp", {{"optimizedModelCache", cache.string()}});
+  const ConfigEntry* miss = findEntry(*first, "optimizedModelCache");
+  ASSERT_NE(miss, nullptr);
+  EXPECT_NE(miss->detail.find("miss"), std::string::npos) << miss->detail;
+  std::vector<fs::path> files;
+  for (const fs::directory_entry& file : fs::directory_iterator(cache)) files.push_back(file.path());
+  ASSERT_EQ(files.size(), 1u);  // no temporary file left behind
+  EXPECT_EQ(files[0].extension(), ".onnx");
+  EXPECT_EQ(files[0].filename().string().rfind("model.", 0), 0u);
+
+  auto second = loadGenerated("mlp", {{"optimizedModelCache", cache.string()}});
+  const ConfigEntry* hit = findEntry(*second, "optimizedModelCache");
+  ASSERT_NE(hit, nullptr);
+  EXPECT_NE(hit->detail.find("hit"), std::string::npos) << hit->detail;
+  test::expectAllClose(second->newPredictor().predict(ref.inputs)[0].tensor, ref.outputs[0].tensor,
+                       1e-5, 1e-4, "mlp from the cache");
+  // Another optimisation level is another cache entry.
+  auto basic = loadGenerated("mlp", {{"optimizedModelCache", cache.string()}, {"optLevel", "BASIC_OPT"}});
+  EXPECT_NE(findEntry(*basic, "optimizedModelCache")->detail.find("miss"), std::string::npos);
+  EXPECT_EQ(std::distance(fs::directory_iterator(cache), fs::directory_iterator()), 2);
+  EXPECT_EQ(findEntry(*loadGenerated("mlp"), "optimizedModelCache")->value, "off");
 }
 
 }  // namespace

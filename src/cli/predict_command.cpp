@@ -221,15 +221,17 @@ int predictBody(const PredictArgs& args) {
   criteria.device = args.device;
   criteria.options = options;
   criteria.workers = 1;
+  using Clock = std::chrono::steady_clock;
+  const auto loadStart = Clock::now();
   const std::shared_ptr<Model> model = Model::load(criteria);
 
   PredictReport report;
+  report.loadMs = std::chrono::duration<double, std::milli>(Clock::now() - loadStart).count();
   report.model = model.get();
   report.device = args.device;
   report.inputs = buildInputs(args, *model, loadedInputs, shapes, report.inputSources);
 
   Predictor predictor = model->newPredictor();
-  using Clock = std::chrono::steady_clock;
   auto timedRun = [&] {
     const auto start = Clock::now();
     report.outputs = predictor.predict(report.inputs);

@@ -79,6 +79,7 @@ void printText(const PredictReport& r, std::ostream& out) {
   out << "model:   " << model.modelPath().string() << "\n";
   out << "engine:  " << model.engineName() << " " << model.engineVersion() << " (device "
       << r.device << ")\n";
+  out << fmt::format("load:    {:.1f} ms\n", r.loadMs);
   if (!model.config().empty()) {
     out << "config:\n";
     for (const ConfigEntry& e : model.config())
@@ -123,6 +124,7 @@ void printJson(const PredictReport& r, std::ostream& out) {
   j["model"] = model.modelPath().string();
   j["engine"] = {{"name", model.engineName()}, {"version", model.engineVersion()}};
   j["device"] = r.device;
+  j["load_ms"] = r.loadMs;
   j["config"] = json::array();
   for (const ConfigEntry& e : model.config())
     j["config"].push_back({{"key", e.key},

@@ -33,6 +33,7 @@ struct Check {
 struct PredictReport {
   const Model* model = nullptr;
   std::string device;
+  double loadMs = 0;  ///< Model::load, wall time
   Tensors inputs;
   std::vector<std::string> inputSources;  ///< per input: a file or "random (seed N)"
   Tensors outputs;

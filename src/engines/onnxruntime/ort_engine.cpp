@@ -50,32 +50,83 @@ std::mutex envMutex;
 Ort::Env* envInstance = nullptr;  // never released, see processEnv()
 ConfigEntry envLogLevel;
 int envRunLevel = ORT_LOGGING_LEVEL_FATAL;
+std::optional<GlobalThreadPool> envGlobalPool;
+
+/// Sizes and spinning of the process-wide pools (environment > budget).
+GlobalThreadPool resolveGlobalPool(const ThreadBudget& budget) {
+  const ThreadDefaults defaults = budget.defaultsFor(1);
+  const std::string where =
+      "process-wide pool created once with ONNX Runtime's environment, shared by every session "
+      "loaded with disablePerSessionThreads=true";
+  GlobalThreadPool pool;
+  const Options none;
+  pool.intraOp = plugin::resolveInt(none, "intraOpNumThreads", {kGlobalIntraOpEnv},
+                                    defaults.intraOpThreads, "usable cores " + std::to_string(budget.usableCores()),
+                                    1, 4096)
+                     .entry;
+  pool.interOp = plugin::resolveInt(none, "interOpNumThreads", {kGlobalInterOpEnv}, 1,
+                                    "inter-op threads only oversubscribe the cores", 1, 4096)
+                     .entry;
+  pool.spinning = {"intraOpAllowSpinning", "true", ValueSource::Default, "ONNX Runtime's default"};
+  if (const std::optional<std::string> text = environmentValue(kGlobalSpinningEnv)) {
+    Options parsed;
+    parsed.set(kGlobalSpinningEnv, *text);
+    const bool on = *parsed.getBool(kGlobalSpinningEnv);
+    pool.spinning = {"intraOpAllowSpinning", on ? "true" : "false", ValueSource::Environment,
+                     std::string("from ") + kGlobalSpinningEnv};
+  }
+  for (ConfigEntry* entry : {&pool.intraOp, &pool.interOp, &pool.spinning})
+    entry->detail += "; " + where;
+  return pool;
+}
+
+bool globalPoolRequestedByEnvironment() {
+  const std::optional<std::string> text = environmentValue(kGlobalPoolEnv);
+  if (!text) return false;
+  Options parsed;
+  parsed.set(kGlobalPoolEnv, *text);
+  return *parsed.getBool(kGlobalPoolEnv);
+}
 
 }  // namespace
 
-Ort::Env& processEnv() {
+Ort::Env& processEnv(const ThreadBudget& budget, bool wantGlobalPool) {
   std::lock_guard<std::mutex> lock(envMutex);
   if (envInstance == nullptr) {
     const LogLevel level = resolveLogLevel();
+    std::optional<GlobalThreadPool> pool;
+    if (wantGlobalPool || globalPoolRequestedByEnvironment()) pool = resolveGlobalPool(budget);
     try {
-      envInstance = new Ort::Env(level.level, "polyinfer");
+      if (pool) {
+        Ort::ThreadingOptions threading;
+        threading.SetGlobalIntraOpNumThreads(std::stoi(pool->intraOp.value));
+        threading.SetGlobalInterOpNumThreads(std::stoi(pool->interOp.value));
+        threading.SetGlobalSpinControl(pool->spinning.value == "true" ? 1 : 0);
+        envInstance = new Ort::Env(threading, level.level, "polyinfer");
+      } else {
+        envInstance = new Ort::Env(level.level, "polyinfer");
+      }
     } catch (...) {
       rethrowAsError(Phase::Other, "onnxruntime: cannot create the environment");
     }
     envLogLevel = level.entry;
     envRunLevel = level.runLevel;
+    envGlobalPool = std::move(pool);
   }
   return *envInstance;
 }
 
+std::optional<GlobalThreadPool> globalThreadPool() {
+  std::lock_guard<std::mutex> lock(envMutex);
+  return envGlobalPool;
+}
+
 ConfigEntry logLevelEntry() {
-  processEnv();
   std::lock_guard<std::mutex> lock(envMutex);
   return envLogLevel;
 }
 
 int runLogSeverity() {
-  processEnv();
   std::lock_guard<std::mutex> lock(envMutex);
   return envRunLevel;
 }
@@ -100,8 +151,11 @@ plugin::EngineDescription OrtEngine::describe() const {
 
 std::shared_ptr<plugin::EngineModel> OrtEngine::load(const plugin::LoadRequest& request) {
   try {
-    Ort::Env& env = processEnv();
-    SessionConfig config = SessionConfig::resolve(request, providers_, logLevelEntry());
+    const bool wantGlobalPool =
+        request.options.getBool(keys::kDisablePerSessionThreads).value_or(false);
+    Ort::Env& env = processEnv(request.budget, wantGlobalPool);
+    SessionConfig config =
+        SessionConfig::resolve(request, providers_, logLevelEntry(), globalThreadPool());
     return std::make_shared<OrtModel>(env, request.modelPath, std::move(config));
   } catch (...) {
     rethrowAsError(Phase::Load,

@@ -48,7 +48,8 @@ TensorInfo describeValue(const std::string& kind, std::string name, const Ort::T
 
 OrtModel::OrtModel(Ort::Env& env, const std::filesystem::path& modelPath, SessionConfig config)
     : label_("onnxruntime: model '" + modelPath.string() + "'"), config_(config.entries()) {
-  session_ = Ort::Session(env, modelPath.c_str(), config.sessionOptions());
+  session_ = Ort::Session(env, config.loadPath().c_str(), config.sessionOptions());
+  config.commitOptimizedModel();
 
   Ort::AllocatorWithDefaultOptions allocator;
   const std::size_t inputCount = session_.GetInputCount();

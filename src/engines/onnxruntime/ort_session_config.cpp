@@ -2,8 +2,13 @@
 
 #include <onnxruntime_session_options_config_keys.h>
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <fstream>
 #include <string_view>
 #include <unordered_map>
 
@@ -179,12 +184,22 @@ std::vector<OptionSpec> optionSpecs() {
        {"intra_op_allow_spinning", "allowSpinning"},
        "let idle intra-op threads spin for work before sleeping (true/false); default: "
        "ONNX Runtime's (true)"},
+      {keys::kDisablePerSessionThreads,
+       {"disable_per_session_threads"},
+       "run on ONNX Runtime's process-wide thread pool instead of a pool per session "
+       "(true/false); default false; the pool is sized by " +
+           std::string(kGlobalIntraOpEnv) + " (default usable cores)"},
+      {keys::kOptimizedModelCache,
+       {"optimized_model_cache"},
+       "directory caching the graph ONNX Runtime optimised, reused by later loads of the same "
+       "model, optLevel, ONNX Runtime version, providers and CPU; default off"},
   };
 }
 
 SessionConfig SessionConfig::resolve(const plugin::LoadRequest& request,
                                      const std::vector<std::string>& availableProviders,
-                                     const ConfigEntry& logLevel) {
+                                     const ConfigEntry& logLevel,
+                                     const std::optional<GlobalThreadPool>& globalPool) {
   SessionConfig config;
   const Options& options = request.options;
   const ThreadDefaults defaults = request.budget.defaultsFor(request.workers);
@@ -224,6 +239,37 @@ SessionConfig SessionConfig::resolve(const plugin::LoadRequest& request,
                        "): idle intra-op threads spin before sleeping, burning CPU between calls";
   }
 
+  // disablePerSessionThreads: the session runs on the environment's pools,
+  // whose sizes were fixed when the environment was created.
+  ConfigEntry sharedPoolEntry;
+  const bool sharedPool = resolveBool(options, keys::kDisablePerSessionThreads, false,
+                                      "each session starts its own thread pool", sharedPoolEntry);
+  if (sharedPool) {
+    if (!globalPool)
+      throw Error(ErrorCode::Unsupported,
+                  std::string("option '") + keys::kDisablePerSessionThreads +
+                      "=true' needs ONNX Runtime's process-wide thread pool, which is created "
+                      "once, with its environment, by the first model loaded in the process; "
+                      "this process's first model did not ask for it. Set " +
+                      kGlobalPoolEnv +
+                      "=1 before any model loads (or load a model with this option first)");
+    for (const char* key : {keys::kIntraOpNumThreads, keys::kInterOpNumThreads,
+                            keys::kIntraOpAllowSpinning})
+      if (options.has(key))
+        throw Error(ErrorCode::InvalidArgument,
+                    std::string("option '") + key + "' has no effect with " +
+                        keys::kDisablePerSessionThreads +
+                        "=true: the session runs on the process-wide pool (intra-op " +
+                        globalPool->intraOp.value + ", inter-op " + globalPool->interOp.value +
+                        " threads, spinning " + globalPool->spinning.value + "); " +
+                        kGlobalIntraOpEnv + ", " + kGlobalInterOpEnv + " and " +
+                        kGlobalSpinningEnv + " size it");
+    intra.entry = globalPool->intraOp;
+    inter.entry = globalPool->interOp;
+    spinEntry = globalPool->spinning;
+    sharedPoolEntry.detail += "; the process-wide pool";
+  }
+
   ConfigEntry profilerEntry{keys::kProfilerOutput, "off", ValueSource::Default, "default"};
   const std::optional<std::string> profilerPrefix = options.getString(keys::kProfilerOutput);
   if (profilerPrefix) {
@@ -251,15 +297,108 @@ SessionConfig SessionConfig::resolve(const plugin::LoadRequest& request,
     if (spinning)
       so.AddConfigEntry(kOrtSessionOptionsConfigAllowIntraOpSpinning, *spinning ? "1" : "0");
     if (profilerPrefix) so.EnableProfiling(profilerPrefix->c_str());
+    if (sharedPool) so.DisablePerSessionThreads();
   } catch (...) {
     rethrowAsError(Phase::Other, "onnxruntime: cannot set session options");
   }
 
-  config.entries_ = {intra.entry, inter.entry, modeEntry, optEntry, patternEntry,
+  config.entries_ = {intra.entry, inter.entry, sharedPoolEntry, modeEntry, optEntry, patternEntry,
                      arenaEntry,  spinEntry,   profilerEntry};
   config.appendProviders(request, availableProviders);
+  config.setUpCache(request, optEntry.value);
   config.entries_.push_back(logLevel);
   return config;
+}
+
+namespace {
+
+// FNV-1a, 64-bit: a cache key, not a security measure.
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+uint64_t fnv1a(uint64_t hash, std::string_view bytes) {
+  for (const char c : bytes) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+// The CPU's feature flags: ONNX Runtime's optimised graph depends on them
+// (e.g. the NCHWc block size follows the vector width).
+std::string cpuFlags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("flags", 0) == 0) return line;
+  return "unknown";
+}
+
+std::atomic<uint64_t> cacheWriteCounter{0};
+
+}  // namespace
+
+void SessionConfig::setUpCache(const plugin::LoadRequest& request, const std::string& optLevelName) {
+  namespace fs = std::filesystem;
+  loadPath_ = request.modelPath;
+  const std::optional<std::string> dir = request.options.getString(keys::kOptimizedModelCache);
+  if (!dir) {
+    entries_.push_back({keys::kOptimizedModelCache, "off", ValueSource::Default,
+                        "ONNX Runtime optimises the graph at every load"});
+    return;
+  }
+  const std::string option = std::string("option '") + keys::kOptimizedModelCache + "'";
+  if (dir->empty())
+    throw Error(ErrorCode::InvalidArgument, option + ": expected a directory, got ''");
+  std::error_code ec;
+  fs::create_directories(*dir, ec);
+  if (!fs::is_directory(*dir))
+    throw Error(ErrorCode::InvalidArgument,
+                option + ": cannot create directory '" + *dir + "'" +
+                    (ec ? ": " + ec.message() : std::string()));
+
+  std::ifstream in(request.modelPath, std::ios::binary);
+  uint64_t key = kFnvOffset;
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    key = fnv1a(key, std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
+  }
+  for (const std::string& part : {optLevelName, std::string(OrtGetApiBase()->GetVersionString()),
+                                  join(providers_), cpuFlags()})
+    key = fnv1a(fnv1a(key, part), "\n");
+  const fs::path finalPath =
+      fs::path(*dir) / fmt::format("{}.{:016x}.onnx", request.modelPath.stem().string(), key);
+
+  if (fs::is_regular_file(finalPath)) {
+    loadPath_ = finalPath;
+    try {
+      sessionOptions_.SetGraphOptimizationLevel(ORT_DISABLE_ALL);
+    } catch (...) {
+      rethrowAsError(Phase::Other, "onnxruntime: cannot set session options");
+    }
+    entries_.push_back({keys::kOptimizedModelCache, *dir, ValueSource::Explicit,
+                        "hit: loaded " + finalPath.string() + ", optimised at optLevel " +
+                            optLevelName + " when cached; this load skips graph optimisation"});
+    return;
+  }
+  cacheFinalPath_ = finalPath;
+  cacheWritePath_ = finalPath;
+  cacheWritePath_ += fmt::format(".tmp-{}-{}", ::getpid(), cacheWriteCounter.fetch_add(1));
+  try {
+    sessionOptions_.SetOptimizedModelFilePath(cacheWritePath_.c_str());
+  } catch (...) {
+    rethrowAsError(Phase::Other, "onnxruntime: cannot set session options");
+  }
+  entries_.push_back({keys::kOptimizedModelCache, *dir, ValueSource::Explicit,
+                      "miss: the optimised graph is saved to " + finalPath.string() +
+                          " for later loads"});
+}
+
+void SessionConfig::commitOptimizedModel() {
+  if (cacheWritePath_.empty()) return;
+  std::error_code ec;
+  std::filesystem::rename(cacheWritePath_, cacheFinalPath_, ec);
+  if (ec) std::filesystem::remove(cacheWritePath_, ec);  // the next load tries again
+  cacheWritePath_.clear();
 }
 
 void SessionConfig::appendProviders(const plugin::LoadRequest& request,
