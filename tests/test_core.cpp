@@ -138,3 +138,40 @@ TEST(OptionsTest, ResolveIntPrecedenceIsOptionThenEnvironmentThenDefault) {
             ErrorCode::InvalidArgument);
   ::unsetenv("POLYINFER_TEST_THREADS");
 }
+
+// ------------------------------------------------------------------ summarizeTrace
+
+TEST(SummarizeTraceTest, NestedEventsCountOnceAsSelfTime) {
+  // Thread 1: conv2d [0, 100) holds convolution [10, 90) holds kernel [20, 80);
+  // relu [100, 110). Thread 2: another conv2d [5, 55) with nothing inside.
+  const std::vector<OperatorStat> stats = summarizeTrace({
+      {"aten::relu", 1, 100, 10},
+      {"aten::conv2d", 1, 0, 100},
+      {"aten::convolution", 1, 10, 80},
+      {"kernel", 1, 20, 60},
+      {"aten::conv2d", 2, 5, 50},
+  });
+  ASSERT_EQ(stats.size(), 4u);
+  EXPECT_EQ(stats[0].opType, "aten::conv2d");  // 20 us self on thread 1 + 50 on thread 2
+  EXPECT_EQ(stats[0].calls, 2);
+  EXPECT_DOUBLE_EQ(stats[0].totalMs, 0.070);
+  EXPECT_EQ(stats[1].opType, "kernel");
+  EXPECT_DOUBLE_EQ(stats[1].totalMs, 0.060);
+  EXPECT_EQ(stats[2].opType, "aten::convolution");
+  EXPECT_DOUBLE_EQ(stats[2].totalMs, 0.020);
+  EXPECT_EQ(stats[3].opType, "aten::relu");
+  EXPECT_DOUBLE_EQ(stats[3].meanMs(), 0.010);
+  OperatorProfile profile;
+  profile.operators = stats;
+  EXPECT_DOUBLE_EQ(profile.operatorMs(), 0.160);  // thread 1's 110 us + thread 2's 50 us
+}
+
+TEST(SummarizeTraceTest, SequentialEventsAreNotNested) {
+  const std::vector<OperatorStat> stats =
+      summarizeTrace({{"Conv", 0, 0, 10}, {"Conv", 0, 10, 10}, {"Relu", 0, 20, 5}});
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats[0].calls, 2);
+  EXPECT_DOUBLE_EQ(stats[0].totalMs, 0.020);
+  EXPECT_DOUBLE_EQ(stats[1].totalMs, 0.005);
+  EXPECT_TRUE(summarizeTrace({}).empty());
+}

@@ -3,6 +3,7 @@
 // expected and actual, and the next good call on the same predictor works.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "test_support.hpp"
@@ -246,5 +247,36 @@ TEST(BadOptions, UnknownEngineKeyAndInvalidValues) {
     e = errorOf([&] { loadGenerated("onnxruntime", "mlp", {{"intraOpNumThreads", bad}}); });
     EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
     expectMessageHas(e, std::string("got '") + bad + "'");
+  }
+}
+
+// Per-operator profiles from every engine that has a profiler.
+TEST(Profile, EnginesWithAProfilerReportOperators) {
+  const test::Reference ref = test::loadReference("mlp");
+  for (const std::string& engine : test::builtEngines()) {
+    SCOPED_TRACE(engine);
+    auto model = Model::load(Criteria{.modelPath = test::modelFile("mlp", test::modelFileFor(engine)),
+                                      .engine = engine});
+    Predictor predictor = model->newPredictor();
+    const OperatorProfile profile = predictor.profile(ref.inputs, 3);
+    EXPECT_EQ(profile.engine, engine);
+    EXPECT_EQ(profile.iterations, 3);
+    ASSERT_FALSE(profile.operators.empty());
+    EXPECT_GT(profile.wallMs, 0.0);
+    EXPECT_GT(profile.operatorMs(), 0.0);
+    EXPECT_LE(profile.operatorMs(), profile.wallMs);
+    for (std::size_t i = 1; i < profile.operators.size(); ++i)
+      EXPECT_GE(profile.operators[i - 1].totalMs, profile.operators[i].totalMs);
+    // The mlp's matrix products appear, called a multiple of 3 times.
+    const auto matmul = std::find_if(profile.operators.begin(), profile.operators.end(), [](const OperatorStat& op) {
+      return op.opType == "Gemm" || op.opType == "MatMul" || op.opType == "FusedGemm" ||
+             op.opType == "aten::addmm" || op.opType == "aten::linear";
+    });
+    ASSERT_NE(matmul, profile.operators.end());
+    EXPECT_EQ(matmul->calls % 3, 0);
+    EXPECT_EQ(profile.engineTrace.front(), '[');
+    test::expectError([&] { predictor.profile(ref.inputs, 0); }, ErrorCode::InvalidArgument, {"iterations"});
+    // The predictor still predicts after profiling.
+    test::expectAllClose(predictor.predict(ref.inputs)[0].tensor, ref.outputs[0].tensor, 1e-4, 1e-3, "mlp");
   }
 }

@@ -160,6 +160,13 @@ TEST(OpenCvEngine, ABadCallLeavesThePredictorWorking) {
   test::expectAllClose(predictor.predict(ref.inputs)[0].tensor, ref.outputs[0].tensor, 1e-4, 1e-3, "mlp");
 }
 
+TEST(OpenCvEngine, CannotProfileAndSaysSo) {
+  auto model = loadCv(onnxFor("mlp"));
+  Predictor predictor = model->newPredictor();
+  test::expectError([&] { predictor.profile(test::loadReference("mlp").inputs, 2); },
+                    ErrorCode::Unsupported, {"opencv", "per-operator"});
+}
+
 // ------------------------------------------------------------------ what OpenCV cannot import
 
 TEST(OpenCvEngine, AClipWithThreeInputsIsUnsupportedNamingTheNode) {

@@ -8,6 +8,7 @@
 
 #include "polyinfer/dtype.hpp"
 #include "polyinfer/options.hpp"
+#include "polyinfer/profile.hpp"
 #include "polyinfer/tensor.hpp"
 #include "polyinfer/thread_budget.hpp"
 
@@ -64,7 +65,18 @@ class Predictor {
   /// named. After any Error the predictor stays usable.
   Tensors predict(const Tensors& inputs);
 
+  /// Runs the model `iterations` times with the engine's profiler on and
+  /// returns the time per operator type. Inputs as for predict. Throws
+  /// Error(Unsupported) for an engine that cannot report operator times,
+  /// Error(InvalidArgument) for iterations < 1. Profiling slows the runs:
+  /// use predict's timings for speed, these for where the time goes.
+  OperatorProfile profile(const Tensors& inputs, int iterations = 10);
+
  private:
+  /// The inputs in model order, checked against the declared infos.
+  const Tensors& ordered(const Tensors& inputs, Tensors& reordered) const;
+  template <typename Call>
+  auto callEngine(Call&& call);
   friend class Model;
   Predictor(std::shared_ptr<const class Model> model,
             std::unique_ptr<plugin::EnginePredictor> impl);

@@ -15,16 +15,18 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "polyinfer/model.hpp"
 #include "polyinfer/options.hpp"
+#include "polyinfer/profile.hpp"
 #include "polyinfer/tensor.hpp"
 #include "polyinfer/thread_budget.hpp"
 
 /// Bump whenever anything in this header or the types it uses changes layout.
-#define POLYINFER_PLUGIN_ABI_VERSION 1
+#define POLYINFER_PLUGIN_ABI_VERSION 2
 
 namespace polyinfer::plugin {
 
@@ -57,6 +59,14 @@ class EnginePredictor {
   /// against the declared infos. Returns the outputs in output order, named.
   /// Must translate engine exceptions into polyinfer::Error.
   virtual Tensors predict(const Tensors& inputs) = 0;
+  /// Runs the model `iterations` times (>= 1) with the engine's profiler on
+  /// and returns per-operator times (engine, iterations and wallMs are filled
+  /// in by the core). nullopt: this engine cannot report them.
+  virtual std::optional<OperatorProfile> profile(const Tensors& inputs, int iterations) {
+    (void)inputs;
+    (void)iterations;
+    return std::nullopt;
+  }
 };
 
 /// Shared, immutable after construction; createPredictor is thread-safe.

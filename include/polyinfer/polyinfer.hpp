@@ -10,6 +10,7 @@
 #include "polyinfer/error.hpp"
 #include "polyinfer/model.hpp"
 #include "polyinfer/options.hpp"
+#include "polyinfer/profile.hpp"
 #include "polyinfer/registry.hpp"
 #include "polyinfer/tensor.hpp"
 #include "polyinfer/thread_budget.hpp"

@@ -35,6 +35,8 @@ struct PredictArgs {
   double rtol = 1e-3;
   bool json = false;
   int repeat = 0;  ///< -n: timed runs after one warm-up; 0: a single run
+  int profile = 0;  ///< --profile N: profiled runs after the timed ones; 0: none
+  std::string profileJson;  ///< --profile-json FILE
   uint64_t seed = 0;
   std::string distribution = "normal";
   std::string intRange = "0,10";

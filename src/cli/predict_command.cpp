@@ -247,6 +247,12 @@ int predictBody(const PredictArgs& args) {
   report.timing = summarizeTimes(times, args.repeat > 0);
   const Tensors& outputs = report.outputs;
 
+  // --profile: separate runs, after the timed ones (the profiler slows them).
+  if (args.profile > 0) {
+    report.profile = predictor.profile(report.inputs, args.profile);
+    if (!args.profileJson.empty()) writeProfileJson(*report.profile, args.profileJson);
+  }
+
   // -o: each output as DIR/NAME.npy.
   report.written.assign(outputs.size(), std::string());
   if (!args.outputDir.empty()) {
@@ -361,6 +367,21 @@ CLI::App* addPredictCommand(CLI::App& app, PredictArgs& args) {
                   "costs.")
       ->check(nonNegative())
       ->type_name("N");
+  CLI::Option* profile =
+      cmd->add_option("--profile", args.profile,
+                      "After the timed calls, run N more with the engine's profiler on and "
+                      "print the operators by time (op type, calls, total and mean ms, share). "
+                      "Engines that cannot profile say so (exit 1). Default: off; N defaults "
+                      "to 10 when the flag has no value.")
+          ->expected(0, 1)
+          ->default_str("10")
+          ->check(CLI::PositiveNumber)
+          ->type_name("N");
+  cmd->add_option("--profile-json", args.profileJson,
+                  "With --profile: write the table and the engine's raw trace (Chrome trace "
+                  "events) to FILE as JSON.")
+      ->needs(profile)
+      ->type_name("FILE");
   cmd->add_option("--seed", args.seed, "Seed of the random inputs.")
       ->capture_default_str()
       ->type_name("SEED");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -74,6 +75,50 @@ json summaryJson(const Summary& s, DataType type) {
 
 }  // namespace
 
+void printProfile(const OperatorProfile& p, std::ostream& out, std::size_t top) {
+  const double total = p.operatorMs();
+  out << fmt::format(
+      "profile: {} run{} with {}'s profiler, {:.3f} ms wall in all, {:.3f} ms in operators "
+      "(self time)\n",
+      p.iterations, p.iterations == 1 ? "" : "s", p.engine, p.wallMs, total);
+  out << fmt::format("  {:<32} {:>7} {:>11} {:>10} {:>7}\n", "operator", "calls", "total ms",
+                     "mean ms", "share");
+  for (std::size_t i = 0; i < p.operators.size() && i < top; ++i) {
+    const OperatorStat& op = p.operators[i];
+    out << fmt::format("  {:<32} {:>7} {:>11.3f} {:>10.4f} {:>6.1f}%\n", op.opType, op.calls,
+                       op.totalMs, op.meanMs(), total > 0 ? 100.0 * op.totalMs / total : 0.0);
+  }
+  if (p.operators.size() > top)
+    out << fmt::format("  ... {} more operator types\n", p.operators.size() - top);
+}
+
+nlohmann::json profileJson(const OperatorProfile& p, bool withTrace) {
+  json ops = json::array();
+  const double total = p.operatorMs();
+  for (const OperatorStat& op : p.operators)
+    ops.push_back({{"op_type", op.opType},
+                   {"calls", op.calls},
+                   {"total_ms", op.totalMs},
+                   {"mean_ms", op.meanMs()},
+                   {"share", total > 0 ? op.totalMs / total : 0.0}});
+  json j = {{"engine", p.engine},
+            {"iterations", p.iterations},
+            {"wall_ms", p.wallMs},
+            {"operator_ms", total},
+            {"operators", ops}};
+  if (withTrace) j["engine_trace"] = json::parse(p.engineTrace, nullptr, false);
+  return j;
+}
+
+void writeProfileJson(const OperatorProfile& p, const std::string& file) {
+  std::ofstream out(file, std::ios::trunc);
+  if (!out)
+    throw Error(ErrorCode::InvalidArgument, "--profile-json '" + file + "': cannot write the file");
+  out << profileJson(p, true).dump(1) << "\n";
+  if (!out)
+    throw Error(ErrorCode::InvalidArgument, "--profile-json '" + file + "': write failed");
+}
+
 void printText(const PredictReport& r, std::ostream& out) {
   const Model& model = *r.model;
   out << "model:   " << model.modelPath().string() << "\n";
@@ -109,6 +154,7 @@ void printText(const PredictReport& r, std::ostream& out) {
         "time per call: {:.3f} ms (a single first call, with its one-time costs; use -n N for "
         "steady-state timing)\n",
         t.medianMs);
+  if (r.profile) printProfile(*r.profile, out);
   if (!r.checks.empty()) {
     out << fmt::format("expect (atol {:g}, rtol {:g}):\n", r.tolerance.atol, r.tolerance.rtol);
     for (const Check& c : r.checks)
@@ -153,6 +199,7 @@ void printJson(const PredictReport& r, std::ostream& out) {
                  {"median_ms", r.timing.medianMs},
                  {"min_ms", r.timing.minMs},
                  {"max_ms", r.timing.maxMs}};
+  if (r.profile) j["profile"] = profileJson(*r.profile, false);
   if (!r.checks.empty()) {
     json results = json::array();
     for (const Check& c : r.checks) {

@@ -2,6 +2,9 @@
 // JSON for machines (--json).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -30,6 +33,13 @@ struct Check {
   std::string message;   ///< one line: what was compared and the outcome
 };
 
+/// The profile as a table: the `top` operator types by time.
+void printProfile(const OperatorProfile& profile, std::ostream& out, std::size_t top = 15);
+/// The profile as JSON; with the engine's raw trace when `withTrace`.
+nlohmann::json profileJson(const OperatorProfile& profile, bool withTrace);
+/// --profile-json: the table and the raw trace. Throws Error on I/O failure.
+void writeProfileJson(const OperatorProfile& profile, const std::string& file);
+
 struct PredictReport {
   const Model* model = nullptr;
   std::string device;
@@ -39,6 +49,7 @@ struct PredictReport {
   Tensors outputs;
   std::vector<std::string> written;       ///< per output: the .npy written, or empty
   Timing timing;
+  std::optional<OperatorProfile> profile;  ///< --profile
   Tolerance tolerance;
   std::vector<Check> checks;
 

@@ -1,6 +1,8 @@
 #include "polyinfer/model.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 
 #include "polyinfer/error.hpp"
 #include "polyinfer/plugin.hpp"
@@ -176,10 +178,9 @@ Predictor::~Predictor() = default;
 Predictor::Predictor(Predictor&&) noexcept = default;
 Predictor& Predictor::operator=(Predictor&&) noexcept = default;
 
-Tensors Predictor::predict(const Tensors& inputs) {
+const Tensors& Predictor::ordered(const Tensors& inputs, Tensors& reordered) const {
   if (!impl_) throw Error(ErrorCode::InvalidArgument, "predict: this predictor was moved from");
   const std::vector<TensorInfo>& infos = model_->inputs_;
-  const std::string& engine = model_->engineName_;
 
   // The common case — inputs in model order, named as the model names them
   // or not named at all — is passed through without copying.
@@ -195,8 +196,7 @@ Tensors Predictor::predict(const Tensors& inputs) {
     throw Error(ErrorCode::InvalidArgument,
                 "predict: expected inputs either all named or all by position, got a mix");
 
-  Tensors reordered;
-  const Tensors* ordered = &inputs;
+  const Tensors* result = &inputs;
   if (!inOrder) {
     if (!anyNamed || infos.empty())
       throw Error(ErrorCode::InvalidArgument,
@@ -219,12 +219,18 @@ Tensors Predictor::predict(const Tensors& inputs) {
                                                     "' (expected " + info.describe() + ")");
       reordered.add(info.name, *tensor);
     }
-    ordered = &reordered;
+    result = &reordered;
   }
-  for (std::size_t i = 0; i < infos.size(); ++i) checkInput(infos[i], (*ordered)[i].tensor);
+  for (std::size_t i = 0; i < infos.size(); ++i) checkInput(infos[i], (*result)[i].tensor);
+  return *result;
+}
 
+// Engine exceptions other than Error become Error.
+template <typename Call>
+auto Predictor::callEngine(Call&& call) {
+  const std::string& engine = model_->engineName_;
   try {
-    return impl_->predict(*ordered);
+    return call();
   } catch (const Error&) {
     throw;
   } catch (const std::bad_alloc&) {
@@ -232,6 +238,75 @@ Tensors Predictor::predict(const Tensors& inputs) {
   } catch (const std::exception& e) {
     throw Error(ErrorCode::EngineFailure, engine + ": " + e.what());
   }
+}
+
+Tensors Predictor::predict(const Tensors& inputs) {
+  Tensors reordered;
+  const Tensors& checked = ordered(inputs, reordered);
+  return callEngine([&] { return impl_->predict(checked); });
+}
+
+OperatorProfile Predictor::profile(const Tensors& inputs, int iterations) {
+  if (iterations < 1)
+    throw Error(ErrorCode::InvalidArgument,
+                "profile: expected iterations >= 1, got " + std::to_string(iterations));
+  Tensors reordered;
+  const Tensors& checked = ordered(inputs, reordered);
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<OperatorProfile> result =
+      callEngine([&] { return impl_->profile(checked, iterations); });
+  if (!result)
+    throw Error(ErrorCode::Unsupported, model_->engineName_ +
+                                            ": this engine cannot report per-operator times");
+  result->engine = model_->engineName_;
+  result->iterations = iterations;
+  result->wallMs =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::move(*result);
+}
+
+// ---------------------------------------------------------------- profiles
+
+double OperatorProfile::operatorMs() const noexcept {
+  double total = 0;
+  for (const OperatorStat& op : operators) total += op.totalMs;
+  return total;
+}
+
+std::vector<OperatorStat> summarizeTrace(std::vector<TraceEvent> events) {
+  // Per thread, by start time (longer first on ties, so a parent precedes
+  // the child that starts with it): a stack of open events gives each event
+  // its parent, whose self time loses the child's duration.
+  std::sort(events.begin(), events.end(), [](const TraceEvent& a, const TraceEvent& b) {
+    if (a.thread != b.thread) return a.thread < b.thread;
+    if (a.startUs != b.startUs) return a.startUs < b.startUs;
+    return a.durationUs > b.durationUs;
+  });
+  std::vector<double> self(events.size());
+  std::vector<std::size_t> open;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const TraceEvent& e = events[i];
+    self[i] = e.durationUs;
+    while (!open.empty()) {
+      const TraceEvent& top = events[open.back()];
+      if (top.thread == e.thread && e.startUs < top.startUs + top.durationUs) break;
+      open.pop_back();
+    }
+    if (!open.empty()) self[open.back()] -= e.durationUs;
+    open.push_back(i);
+  }
+  std::vector<OperatorStat> stats;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto it = std::find_if(stats.begin(), stats.end(),
+                           [&](const OperatorStat& s) { return s.opType == events[i].opType; });
+    if (it == stats.end()) it = stats.insert(stats.end(), OperatorStat{events[i].opType, 0, 0});
+    it->calls += 1;
+    it->totalMs += std::max(0.0, self[i]) / 1000.0;
+  }
+  std::sort(stats.begin(), stats.end(), [](const OperatorStat& a, const OperatorStat& b) {
+    return a.totalMs != b.totalMs ? a.totalMs > b.totalMs : a.opType < b.opType;
+  });
+  return stats;
 }
 
 }  // namespace polyinfer

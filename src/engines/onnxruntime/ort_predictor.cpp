@@ -1,7 +1,15 @@
 #include "ort_predictor.hpp"
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <utility>
 
 #include "ort_common.hpp"
@@ -41,6 +49,72 @@ OrtPredictor::OrtPredictor(std::shared_ptr<const OrtModel> model) : model_(std::
   for (std::size_t i = 0; i < inputCount; ++i) inputValues_.emplace_back(nullptr);
   outputValues_.reserve(outputCount);
   for (std::size_t i = 0; i < outputCount; ++i) outputValues_.emplace_back(nullptr);
+}
+
+std::optional<OperatorProfile> OrtPredictor::profile(const Tensors& inputs, int iterations) {
+  namespace fs = std::filesystem;
+  static std::atomic<uint64_t> counter{0};
+  const fs::path dir = fs::temp_directory_path() /
+                       fmt::format("polyinfer-ort-profile-{}-{}", ::getpid(), counter.fetch_add(1));
+  fs::create_directories(dir);
+  struct RemoveDir {
+    fs::path path;
+    ~RemoveDir() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } cleanup{dir};
+
+  try {
+    for (int i = 0; i < iterations; ++i) {
+      // A prefix per run: ORT names the file <prefix>_<timestamp>.json, and
+      // runs within one timestamp would overwrite each other's.
+      Ort::RunOptions options;
+      if (const int severity = runLogSeverity(); severity >= 0) options.SetRunLogSeverityLevel(severity);
+      options.EnableProfiling((dir / fmt::format("run{:06}", i)).c_str());
+      bindInputs(inputs);
+      model_->session().Run(options, model_->inputNames().data(), inputValues_.data(),
+                            inputValues_.size(), model_->outputNames().data(),
+                            outputValues_.data(), outputValues_.size());
+      releaseStringInputs();
+      releaseOutputs();
+    }
+  } catch (...) {
+    releaseStringInputs();
+    releaseOutputs();
+    rethrowAsError(Phase::Run, model_->label() + ": profiled run failed");
+  }
+
+  OperatorProfile result;
+  std::vector<TraceEvent> events;
+  nlohmann::json trace = nlohmann::json::array();
+  std::vector<fs::path> files;
+  for (const fs::directory_entry& file : fs::directory_iterator(dir))
+    if (file.path().extension() == ".json") files.push_back(file.path());
+  std::sort(files.begin(), files.end());
+  for (const fs::path& file : files) {
+    std::ifstream in(file);
+    const nlohmann::json parsed = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_array())
+      throw Error(ErrorCode::EngineFailure,
+                  model_->label() + ": cannot read ONNX Runtime's profile '" + file.string() + "'");
+    for (const nlohmann::json& event : parsed) {
+      trace.push_back(event);
+      // Kernel executions: {"cat": "Node", "name": "<node>_kernel_time",
+      // "args": {"op_name": "Conv", ...}}; the rest is session bookkeeping.
+      const std::string name = event.value("name", "");
+      if (event.value("cat", "") != "Node" || !name.ends_with("_kernel_time")) continue;
+      const nlohmann::json args = event.value("args", nlohmann::json::object());
+      events.push_back({args.value("op_name", name), event.value("tid", int64_t{0}),
+                        event.value("ts", 0.0), event.value("dur", 0.0)});
+    }
+  }
+  if (files.empty())
+    throw Error(ErrorCode::EngineFailure,
+                model_->label() + ": ONNX Runtime wrote no profile for the profiled runs");
+  result.operators = summarizeTrace(std::move(events));
+  result.engineTrace = trace.dump();
+  return result;
 }
 
 Tensors OrtPredictor::predict(const Tensors& inputs) {

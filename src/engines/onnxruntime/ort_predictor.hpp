@@ -22,6 +22,10 @@ class OrtPredictor final : public plugin::EnginePredictor {
   explicit OrtPredictor(std::shared_ptr<const OrtModel> model);
 
   Tensors predict(const Tensors& inputs) override;
+  /// ONNX Runtime's run-level profiler (RunOptions::EnableProfiling): one
+  /// trace file per run in a temporary directory, read back and removed.
+  /// Operators are the "Node" events' op_name; their kernel time is the time.
+  std::optional<OperatorProfile> profile(const Tensors& inputs, int iterations) override;
 
  private:
   /// What inputValues_[i] was built from. A value that wraps the caller's

@@ -6,6 +6,7 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
 #include <torch/csrc/jit/runtime/jit_exception.h>
@@ -13,10 +14,13 @@
 #include <torch/script.h>
 #include <torch/version.h>
 
+#include <nlohmann/json.hpp>
+
 #include <charconv>
 #include <mutex>
 #include <new>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -391,6 +395,36 @@ class TorchPredictor final : public plugin::EnginePredictor {
       flat_.clear();
       rethrowAsError("forward", ErrorCode::InvalidArgument);
     }
+  }
+
+  /// LibTorch's (legacy) autograd profiler around the runs: every operator
+  /// the dispatcher sees, nested (aten::conv2d > aten::convolution > ...),
+  /// as a Chrome trace; summarizeTrace turns nesting into self time.
+  std::optional<OperatorProfile> profile(const Tensors& inputs, int iterations) override {
+    std::ostringstream trace;
+    {
+      std::optional<torch::autograd::profiler::RecordProfile> recording;
+      try {
+        recording.emplace(trace);
+      } catch (...) {
+        rethrowAsError("starting the profiler", ErrorCode::EngineFailure);
+      }
+      for (int i = 0; i < iterations; ++i) predict(inputs);
+    }  // the recording writes the trace here
+    const nlohmann::json events = nlohmann::json::parse(trace.str(), nullptr, false);
+    if (!events.is_array())
+      throw Error(ErrorCode::EngineFailure,
+                  std::string(kEngineName) + ": cannot read LibTorch's profiler trace");
+    std::vector<TraceEvent> operators;
+    for (const nlohmann::json& event : events) {
+      if (event.value("ph", "") != "X") continue;
+      operators.push_back({event.value("name", std::string("?")), event.value("tid", int64_t{0}),
+                           event.value("ts", 0.0), event.value("dur", 0.0)});
+    }
+    OperatorProfile result;
+    result.operators = summarizeTrace(std::move(operators));
+    result.engineTrace = events.dump();
+    return result;
   }
 
  private:
