@@ -2,7 +2,8 @@
 # The README's test command: installs what is missing, then builds and runs
 # every test (normal build). With --sanitizers it also builds with
 # ASan+UBSan and runs every test, then with TSan and runs the multi-threaded
-# tests (label "threads"). .ci/run uses --sanitizers.
+# tests (label "threads"). .ci/run uses --sanitizers. The sanitizer builds
+# skip the benchmarks: timings under a sanitizer mean nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 sanitizers=0
@@ -25,7 +26,7 @@ if ((sanitizers)); then
   supp="$root/scripts/sanitizers"
   echo "== ASan + UBSan build"
   bash "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DPOLYINFER_SANITIZE=address,undefined
+    -DPOLYINFER_SANITIZE=address,undefined -DPOLYINFER_BUILD_BENCHMARKS=OFF
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
   LSAN_OPTIONS="suppressions=$supp/lsan.supp:use_tls=0:print_suppressions=0" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
@@ -33,7 +34,7 @@ if ((sanitizers)); then
 
   echo "== TSan build (multi-threaded tests)"
   bash "$root/scripts/build.sh" "$root/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DPOLYINFER_SANITIZE=thread
+    -DPOLYINFER_SANITIZE=thread -DPOLYINFER_BUILD_BENCHMARKS=OFF
   TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=1:second_deadlock_stack=1" \
     run_suite "$root/build-tsan" -L threads
 fi

@@ -1,0 +1,61 @@
+// The two sides ("arms") of the overhead benchmark: polyinfer's
+// Predictor::predict, and the same engine's own C++ API called directly.
+//
+// The direct arms live in their own translation units (direct_onnxruntime.cpp,
+// direct_torch.cpp), the only ones that include an engine's headers; each is
+// compiled only when that engine's plugin is built.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace polyinfer_bench {
+
+/// One way of running one loaded model on one prepared input.
+class Arm {
+ public:
+  virtual ~Arm() = default;
+  /// One inference call, the timed unit: whatever a user of this API does per
+  /// call with an input that is already in memory, up to a pointer to the
+  /// output's data. Returns the output's first element (a sink for the caller,
+  /// so that nothing can be optimised away).
+  virtual float call() = 0;
+  /// One call, with the whole first output copied out (for the sanity check
+  /// that both arms compute the same thing; not timed).
+  virtual std::vector<float> output() = 0;
+  /// The settings this arm runs with, one line.
+  virtual std::string describe() const = 0;
+};
+
+/// What a direct arm needs: the model file, the input (owned by the caller,
+/// shared with the polyinfer arm, never copied) and the thread settings
+/// polyinfer was given.
+struct DirectSpec {
+  std::filesystem::path modelFile;
+  std::vector<int64_t> shape;
+  float* input = nullptr;
+  std::size_t elementCount = 0;
+  int intraOpThreads = 1;
+  int interOpThreads = 1;
+  /// ONNX Runtime's session.intra_op.allow_spinning: -1 ORT's default (not
+  /// set), 0 off, 1 on. Ignored by other engines.
+  int ortSpinning = -1;
+};
+
+#if POLYINFER_BENCH_HAVE_ONNXRUNTIME
+/// An Ort::Session made with exactly the session options polyinfer's plugin
+/// makes from the options the benchmark passes it (see direct_onnxruntime.cpp).
+std::unique_ptr<Arm> makeDirectOnnxruntimeArm(const DirectSpec& spec);
+#endif
+
+#if POLYINFER_BENCH_HAVE_TORCH
+/// torch::jit::load + eval, forward under c10::InferenceMode, with the
+/// process-wide thread counts polyinfer applied (see direct_torch.cpp).
+std::unique_ptr<Arm> makeDirectTorchArm(const DirectSpec& spec);
+#endif
+
+}  // namespace polyinfer_bench
