@@ -193,6 +193,77 @@ TEST(TorchEngine, SingleTensorOutputIsNamedOutput) {
   EXPECT_EQ(outputs[0].tensor.shape(), (Shape{1, 8}));
 }
 
+// nested_outputs (tools/gen_models.py, TorchScript only) returns
+//   Tuple[Tensor, List[Tensor], Dict[str, Tensor], Tuple[Tensor, Tuple[Tensor, int]], float]
+// with the dict's keys inserted as "zeta", then "alpha". The flattening rule at the
+// top of src/engines/torch/torch_engine.hpp names its parts:
+const std::vector<std::string> kNestedOutputNames = {
+    "output_0",                        // tensor in the top-level tuple
+    "output_1_0",    "output_1_1",     // list of 2 tensors
+    "output_2.zeta", "output_2.alpha", // dict nested in the tuple: "<name>.<key>", insertion order
+    "output_3_0",                      // nested tuple: tensor,
+    "output_3_1_0",  "output_3_1_1",   //   tuple of a tensor and an int
+    "output_4"};                       // float
+
+TEST(TorchEngine, NestedOutputsBeforeARunAreWhatTheSchemaTells) {
+  auto model = loadTorch("nested_outputs");
+  ASSERT_EQ(model->inputs().size(), 1u);
+  EXPECT_EQ(model->inputs()[0].name, "x");
+
+  // Tuples are expanded (recursively); a list or dict has no arity in the
+  // schema: one placeholder under its base name; scalars are 0-d of known dtype.
+  struct Expected {
+    const char* name;
+    DataType dtype;
+    bool rankKnown;
+  };
+  const std::vector<Expected> expected = {
+      {"output_0", DataType::Undefined, false},     {"output_1", DataType::Undefined, false},
+      {"output_2", DataType::Undefined, false},     {"output_3_0", DataType::Undefined, false},
+      {"output_3_1_0", DataType::Undefined, false}, {"output_3_1_1", DataType::Int64, true},
+      {"output_4", DataType::Float64, true}};
+  std::vector<std::string> names;
+  for (const TensorInfo& info : model->outputs()) names.push_back(info.name);
+  ASSERT_EQ(names.size(), expected.size()) << ::testing::PrintToString(names);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const TensorInfo& info = model->outputs()[i];
+    EXPECT_EQ(info.name, expected[i].name) << "output " << i;
+    EXPECT_EQ(info.dtype, expected[i].dtype) << info.name;
+    EXPECT_EQ(info.rankKnown, expected[i].rankKnown) << info.name;
+    if (info.rankKnown) {
+      EXPECT_TRUE(info.shape.empty()) << info.name << " is a scalar: 0-d";
+    }
+  }
+}
+
+TEST(TorchEngine, NestedOutputsAreFlattenedWithDocumentedNamesAndValues) {
+  auto model = loadTorch("nested_outputs");
+  Tensors inputs;
+  inputs.add("x", io::readNpy(test::modelFile("nested_outputs", "npy/x.npy")));
+  Predictor predictor = model->newPredictor();
+  for (int call = 0; call < 2; ++call) {  // names are stable from call to call
+    SCOPED_TRACE("call " + std::to_string(call));
+    const Tensors outputs = predictor.predict(inputs);
+    std::vector<std::string> names;
+    for (const NamedTensor& out : outputs) names.push_back(out.name);
+    ASSERT_EQ(names, kNestedOutputNames);
+    // PyTorch's values, saved by the generator under the same flattened names.
+    for (const NamedTensor& out : outputs) {
+      const Tensor expected =
+          io::readNpy(test::modelFile("nested_outputs", "npy/" + out.name + ".npy"));
+      if (expected.dtype() == DataType::Float32 || expected.dtype() == DataType::Float64)
+        test::expectAllClose(out.tensor, expected, 1e-5, 1e-5, out.name);
+      else
+        test::expectIdentical(out.tensor, expected, out.name);
+    }
+    // The int and the float come back as 0-d int64 and float64 tensors.
+    EXPECT_EQ(outputs[7].tensor.dtype(), DataType::Int64);
+    EXPECT_EQ(outputs[7].tensor.shape(), Shape{});
+    EXPECT_EQ(outputs[8].tensor.dtype(), DataType::Float64);
+    EXPECT_EQ(outputs[8].tensor.shape(), Shape{});
+  }
+}
+
 TEST(TorchEngine, ZeroCopyOutputOutlivesPredictorAndModel) {
   Tensor kept;
   Tensor expected;

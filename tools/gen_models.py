@@ -9,13 +9,20 @@ nothing is downloaded: torchvision models are built with weights=None and random
 
 For each model M this writes DIR/M/:
     model.pt                 TorchScript (loadable with torch::jit::load)
-    model.onnx               ONNX, opset 13
+    model.onnx               ONNX, opset 13 (not for the TorchScript-only models,
+                             TORCH_ONLY: their outputs have no ONNX equivalent)
     model_opset10.onnx       opset 10, resnet18 and mobilenet_v2 only (OpenCV 4.6 needs it)
     test_data_set_0/input_K.pb, output_K.pb   onnx.TensorProto, ONNX backend-test layout
     npy/NAME.npy             the same tensors as .npy (little-endian, C order)
-    meta.json                names, dtypes, shapes, dynamic axes, torch version
+    meta.json                names, dtypes, shapes, dynamic axes, torch version;
+                             TorchScript-only models add "torchscript_only": true and
+                             "return_type" (forward's TorchScript return type)
     .stamp                   generator version + torch version; a matching stamp means
                              "up to date" and the model is skipped unless --force.
+
+Output names are the ONNX graph's, except for TorchScript-only models: there they are
+the names polyinfer's torch plugin gives forward's flattened return value (the rule at
+the top of src/engines/torch/torch_engine.hpp, mirrored by flatten_like_torch_plugin).
 
 Each model is built in DIR/.tmp-M and renamed into place only when complete, so an
 interrupted run never leaves a directory with a stamp but missing files.
@@ -33,6 +40,7 @@ import onnx.numpy_helper
 import torch
 import torch.nn as nn
 import torchvision
+from typing import Dict, List, Tuple
 
 # Bump when anything about the generated files changes, so old stamps stop matching.
 GEN_VERSION = "polyinfer-gen_models-1"
@@ -69,6 +77,61 @@ class MultiIO(nn.Module):
         return scores, count
 
 
+class NestedOutputs(nn.Module):
+    """TorchScript-only: a nested return value for the torch plugin's flattening rule.
+
+    A tuple holding a tensor, a list of 2 tensors, a dict with str keys (inserted in
+    non-alphabetical order, with different shapes, so that sorting or mixing them up
+    shows), a nested tuple ending in an int, and a float. The torch plugin names them:
+        output_0, output_1_0, output_1_1, output_2.zeta, output_2.alpha,
+        output_3_0, output_3_1_0, output_3_1_1 (int -> 0-d int64), output_4 (0-d float64)
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor],
+                                                Dict[str, torch.Tensor],
+                                                Tuple[torch.Tensor, Tuple[torch.Tensor, int]],
+                                                float]:
+        y = self.linear(x)  # [1,3]
+        parts = [x * 2.0 + 1.0, torch.sigmoid(y) * 4.0]  # [1,4], [1,3]
+        named: Dict[str, torch.Tensor] = {}
+        named["zeta"] = torch.tanh(x) * 3.0  # [1,4]
+        named["alpha"] = y - y.mean()  # [1,3]
+        nested = (x.flip(1) - 1.0, (y.exp(), int(torch.argmax(x))))
+        return y, parts, named, nested, float(x.sum())
+
+
+def flatten_like_torch_plugin(value, name="output", top=True):
+    """(name, tensor) pairs in the order and with the names the torch plugin gives them.
+
+    Mirrors the flattening rule documented in src/engines/torch/torch_engine.hpp: a
+    tensor is `name`; element i of a tuple or list is `name_i`; the value of dict key k
+    is `k` at the top level, `name.k` when nested; int/float/bool become 0-d
+    int64/float64/bool tensors; None is left out.
+    """
+    if isinstance(value, torch.Tensor):
+        yield name, value
+    elif isinstance(value, (tuple, list)):
+        for i, v in enumerate(value):
+            yield from flatten_like_torch_plugin(v, f"{name}_{i}", False)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from flatten_like_torch_plugin(v, str(k) if top else f"{name}.{k}", False)
+    elif value is None:
+        return
+    elif isinstance(value, bool):  # before int: bool is an int in Python
+        yield name, torch.tensor(value, dtype=torch.bool)
+    elif isinstance(value, int):
+        yield name, torch.tensor(value, dtype=torch.int64)
+    elif isinstance(value, float):
+        yield name, torch.tensor(value, dtype=torch.float64)
+    else:
+        raise GenError(f"output {name}: cannot flatten a {type(value).__name__}")
+
+
 # The forward argument names become TorchScript's input names (what polyinfer reports and
 # what C++ callers bind by name), and nn.Sequential / torchvision call theirs `input` / `x`.
 # These thin wrappers pin the names; the extra `net.` prefix on parameters is harmless.
@@ -100,7 +163,9 @@ def randomize_batchnorm(model, gen):
 
 
 def build(name, gen):
-    """Return (module, inputs as ordered dict name->tensor, output names, dynamic_axes)."""
+    """Return (module, inputs as ordered dict name->tensor, output names, dynamic_axes).
+
+    Output names are None for TORCH_ONLY models: they come from flattening the output."""
     randn = lambda *s: torch.randn(*s, generator=gen)
     if name == "mlp":
         m = TakesX(nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 8)))
@@ -119,13 +184,20 @@ def build(name, gen):
     if name in ("resnet18", "mobilenet_v2"):
         m = TakesInput(getattr(torchvision.models, name)(weights=None))
         return m, {"input": randn(1, 3, 224, 224)}, ["output"], {}
+    if name == "nested_outputs":
+        return NestedOutputs(), {"x": randn(1, 4)}, None, {}
     raise GenError(f"unknown model {name!r}")
 
 
-MODELS = ["mlp", "multi_io", "dynamic_batch", "resnet18", "mobilenet_v2"]
+MODELS = ["mlp", "multi_io", "dynamic_batch", "resnet18", "mobilenet_v2", "nested_outputs"]
 # A fixed seed per model, so adding or reordering models never changes another's data.
 SEEDS = {"mlp": 101, "multi_io": 202, "dynamic_batch": 303, "resnet18": 404,
-         "mobilenet_v2": 505}
+         "mobilenet_v2": 505, "nested_outputs": 606}
+# Scripted, not traced: their signatures (argument names, tuple/list/dict returns) must
+# survive as written.
+SCRIPTED = {"multi_io", "nested_outputs"}
+# TorchScript only: no ONNX export (nested list/dict/scalar outputs have no ONNX form).
+TORCH_ONLY = {"nested_outputs"}
 
 
 # ---------------------------------------------------------------------------- checks
@@ -198,22 +270,29 @@ def generate(name, tmp):
         randomize_batchnorm(model, gen)
     model.eval()
 
+    torch_only = name in TORCH_ONLY
     with torch.no_grad():
-        ref = as_tuple(model(*inputs.values()))
-    check(len(ref) == len(out_names), f"{len(ref)} outputs, expected {len(out_names)}")
-    outputs = dict(zip(out_names, ref))
+        raw = model(*inputs.values())
+    if torch_only:
+        outputs = dict(flatten_like_torch_plugin(raw))
+    else:
+        ref = as_tuple(raw)
+        check(len(ref) == len(out_names), f"{len(ref)} outputs, expected {len(out_names)}")
+        outputs = dict(zip(out_names, ref))
     for n, t in outputs.items():
         if t.dtype.is_floating_point:
             check(torch.isfinite(t).all().item(), f"output {n} has NaN/Inf")
+        if t.dtype.is_floating_point and t.numel() > 1:  # no spread in a single value
             std = t.std().item()
             check(1e-2 <= std <= 1e4, f"output {n} std {std:.3g} outside [1e-2, 1e4]; "
                                       "reference data would be meaningless")
 
-    # TorchScript. Script MultiIO so the tuple-of-tensors signature and argument names are
-    # explicit; trace the rest (torchvision CNNs trace cleanly and batch-agnostically).
+    # TorchScript. Script SCRIPTED models so their signatures (argument names, nested
+    # returns) stay as written; trace the rest (torchvision CNNs trace cleanly and
+    # batch-agnostically).
     pt = os.path.join(tmp, "model.pt")
     with torch.no_grad():
-        if name == "multi_io":
+        if name in SCRIPTED:
             ts = torch.jit.script(model)
         else:
             ts = torch.jit.trace(model, tuple(inputs.values()))
@@ -222,7 +301,15 @@ def generate(name, tmp):
     args = [a.name for a in loaded.forward.schema.arguments][1:]  # drop self
     check(args == list(inputs), f"model.pt forward args {args}, expected {list(inputs)}")
     with torch.no_grad():
-        got = as_tuple(loaded(*inputs.values()))
+        if torch_only:
+            # The names prove the structure survived saving and loading (a dict did not
+            # turn into a list, its key order held).
+            got_named = dict(flatten_like_torch_plugin(loaded(*inputs.values())))
+            check(list(got_named) == list(outputs),
+                  f"model.pt outputs flatten to {list(got_named)}, expected {list(outputs)}")
+            got = list(got_named.values())
+        else:
+            got = as_tuple(loaded(*inputs.values()))
         for (n, r), g in zip(outputs.items(), got):
             same(r, g, f"model.pt output {n}")
         if name == "dynamic_batch":
@@ -234,10 +321,11 @@ def generate(name, tmp):
     np_out = {n: t.numpy() for n, t in outputs.items()}
     dyn_str = {n: {str(ax): v for ax, v in axes.items()} for n, axes in dyn.items()}
 
-    onnx_path = os.path.join(tmp, "model.onnx")
-    export_onnx(model, inputs, out_names, dyn, onnx_path, ONNX_OPSET)
-    check_onnx_io(onnx_path, np_in, np_out, dyn)
-    check_with_ort(onnx_path, np_in, np_out)
+    if not torch_only:
+        onnx_path = os.path.join(tmp, "model.onnx")
+        export_onnx(model, inputs, out_names, dyn, onnx_path, ONNX_OPSET)
+        check_onnx_io(onnx_path, np_in, np_out, dyn)
+        check_with_ort(onnx_path, np_in, np_out)
     if name in OPSET10_MODELS:
         p10 = os.path.join(tmp, "model_opset10.onnx")
         try:
@@ -254,7 +342,8 @@ def generate(name, tmp):
     os.makedirs(ndir)
     for prefix, tensors in (("input", np_in), ("output", np_out)):
         for k, (n, a) in enumerate(tensors.items()):
-            a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+            # Not np.ascontiguousarray: it turns 0-d arrays (scalar outputs) into [1].
+            a = np.asarray(a, dtype=a.dtype.newbyteorder("<"), order="C")
             with open(os.path.join(tdir, f"{prefix}_{k}.pb"), "wb") as f:
                 f.write(onnx.numpy_helper.from_array(a, n).SerializeToString())
             np.save(os.path.join(ndir, f"{n}.npy"), a)
@@ -263,6 +352,9 @@ def generate(name, tmp):
                        for n, a in ts.items()]
     meta = {"name": name, "inputs": desc(np_in), "outputs": desc(np_out),
             "dynamic_axes": dyn_str, "torch_version": torch.__version__}
+    if torch_only:
+        meta["torchscript_only"] = True
+        meta["return_type"] = str(loaded.forward.schema.returns[0].type)
     with open(os.path.join(tmp, "meta.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")

@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <iterator>
+#include <system_error>
 #include <mutex>
 #include <new>
 #include <optional>
@@ -572,7 +574,12 @@ class TorchPredictor final : public plugin::EnginePredictor {
   static std::string dictKey(const c10::IValue& key, const std::string& name) {
     if (key.isString()) return key.toStringRef();
     if (key.isInt()) return std::to_string(key.toInt());
-    if (key.isDouble()) return std::to_string(key.toDouble());
+    if (key.isDouble()) {
+      // Shortest text that reads back as the same double: 1.5 -> "1.5".
+      char text[32];
+      const auto [end, ec] = std::to_chars(std::begin(text), std::end(text), key.toDouble());
+      return std::string(text, ec == std::errc{} ? end : text);
+    }
     if (key.isBool()) return key.toBool() ? "true" : "false";
     throw Error(ErrorCode::Unsupported, std::string(kEngineName) + ": output '" + name +
                                             "': a dict with " + key.tagKind() +

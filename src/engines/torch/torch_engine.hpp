@@ -25,7 +25,9 @@
 //     - an int / float / bool / str       -> a 0-d int64 / float64 / bool /
 //                                            string tensor of that name
 //     - None                              -> no output
-//   Dicts keep their insertion order; dict keys may be str, int, float or bool.
+//   Dicts keep their insertion order; dict keys may be str, int, float or bool,
+//   written as the str itself, the decimal int, the shortest text that reads
+//   back as the same float ("1.5", "1e-07") and "true"/"false".
 //   outputs() reports what forward's schema tells before any run: "output" for
 //   a Tensor return, output_0..output_{n-1} for a tuple of known arity
 //   (recursively for nested tuples), 0-d tensors of known dtype for scalar

@@ -1,0 +1,251 @@
+# The install test (CTest "install", see tests/CMakeLists.txt), run with
+# `cmake -P` and these -D variables:
+#   BUILD_DIR        the main build tree (only read: `cmake --install` copies out of it)
+#   SOURCE_DIR       the source tree (tests/install_consumer is built from it)
+#   WORK_DIR         scratch directory, wiped first (under BUILD_DIR/install-test)
+#   MODELS_DIR       generated models (the `models` fixture)
+#   ENGINES          engines built, comma-separated: torch,onnxruntime,opencv
+#   CLI              1 when the polyinfer tool is built (steps 5 and 6 need it)
+#   GENERATOR, MAKE_PROGRAM, CXX_COMPILER, BUILD_TYPE, CXX_FLAGS, LINKER_FLAGS
+#                    the main build's, for configuring the consumer the same way
+#
+# Steps, each failing the test with a message that names it:
+#   1. cmake --install BUILD_DIR --prefix WORK_DIR/prefix; the expected files exist
+#   2. no installed binary's RUNPATH points into the build or source tree
+#   3. tests/install_consumer configures (find_package(polyinfer) from the
+#      prefix, nowhere else) and builds
+#   4. the consumer runs models/mlp/model.pt (torch) and model.onnx
+#      (onnxruntime, opencv), each engine that is built, with
+#      POLYINFER_ENGINE_PATH and LD_LIBRARY_PATH unset, so only the install's
+#      own plugin directory and RUNPATHs can find the engines
+#   5. <prefix>/bin/polyinfer info --json lists every built engine as loaded
+#      from <prefix>/lib/polyinfer/engines
+#   6. the prefix, moved elsewhere, still works (relocatable): step 5 again
+cmake_minimum_required(VERSION 3.25)
+
+foreach(var BUILD_DIR SOURCE_DIR WORK_DIR MODELS_DIR GENERATOR CXX_COMPILER)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "install test: -D${var}=... is required")
+  endif()
+endforeach()
+
+set(step "setup")
+function(fail)
+  string(JOIN "" text ${ARGN})
+  message(FATAL_ERROR "install test FAILED at step '${step}': ${text}")
+endfunction()
+
+# Runs a command, failing the test with its output when it exits non-zero.
+# The output is left in run_output.
+function(run_checked)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    string(JOIN " " cmd ${ARGN})
+    fail("command failed (exit ${rc}):\n  ${cmd}\n--- stdout\n${out}\n--- stderr\n${err}")
+  endif()
+  set(run_output "${out}" PARENT_SCOPE)
+endfunction()
+
+string(REPLACE "," ";" ENGINES "${ENGINES}")
+
+# Only the install's own lookup rules may find the engines.
+unset(ENV{POLYINFER_ENGINE_PATH})
+unset(ENV{LD_LIBRARY_PATH})
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+set(prefix "${WORK_DIR}/prefix")
+
+# ---------------------------------------------------------------- 1. install
+set(step "cmake --install")
+# `cmake --install` always (re)writes BUILD_DIR/install_manifest.txt; put back
+# what was there, so that this test leaves the build tree as it found it.
+set(manifest "${BUILD_DIR}/install_manifest.txt")
+set(had_manifest FALSE)
+if(EXISTS "${manifest}")
+  set(had_manifest TRUE)
+  file(READ "${manifest}" manifest_before)
+endif()
+execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${prefix}"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(had_manifest)
+  file(WRITE "${manifest}" "${manifest_before}")
+else()
+  file(REMOVE "${manifest}")
+endif()
+file(WRITE "${WORK_DIR}/install.log" "${out}${err}")
+if(NOT rc EQUAL 0)
+  fail("cmake --install ${BUILD_DIR} --prefix ${prefix} failed (exit ${rc}):\n${out}\n${err}")
+endif()
+
+# Where GNUInstallDirs put the libraries ("lib", or "lib/<multiarch>" for /usr).
+file(GLOB_RECURSE config_file "${prefix}/*polyinferConfig.cmake")
+list(LENGTH config_file n)
+if(NOT n EQUAL 1)
+  fail("expected one polyinferConfig.cmake under ${prefix}, found ${n}: '${config_file}'")
+endif()
+get_filename_component(libdir "${config_file}" DIRECTORY)  # <libdir>/cmake/polyinfer
+get_filename_component(libdir "${libdir}/../.." ABSOLUTE)
+set(engine_dir "${libdir}/polyinfer/engines")
+
+set(expected
+  "${libdir}/cmake/polyinfer/polyinferConfigVersion.cmake"
+  "${libdir}/cmake/polyinfer/polyinferTargets.cmake"
+  "${libdir}/libpolyinfer.so"
+  "${prefix}/include/polyinfer/polyinfer.hpp"
+  "${prefix}/include/polyinfer/version.hpp")
+if(CLI)
+  list(APPEND expected "${prefix}/bin/polyinfer")
+endif()
+foreach(engine IN LISTS ENGINES)
+  list(APPEND expected "${engine_dir}/libpolyinfer_engine_${engine}.so")
+endforeach()
+if("onnxruntime" IN_LIST ENGINES)
+  # ONNX Runtime is not a system library: the install carries its own copy.
+  list(APPEND expected "${engine_dir}/libonnxruntime.so.1")
+endif()
+set(step "installed files")
+foreach(file IN LISTS expected)
+  if(NOT EXISTS "${file}")
+    fail("${file} was not installed")
+  endif()
+endforeach()
+
+# ---------------------------------------------------------------- 2. RUNPATHs
+set(step "installed RUNPATHs")
+find_program(READELF readelf)
+if(READELF)
+  file(GLOB binaries "${libdir}/libpolyinfer*.so" "${engine_dir}/libpolyinfer_engine_*.so"
+                     "${prefix}/bin/polyinfer")
+  foreach(binary IN LISTS binaries)
+    run_checked("${READELF}" -d "${binary}")
+    string(REGEX MATCHALL "(RPATH|RUNPATH)[^\n]*" paths "${run_output}")
+    foreach(tree "${BUILD_DIR}" "${SOURCE_DIR}")
+      string(FIND "${paths}" "${tree}" at)
+      if(NOT at EQUAL -1)
+        fail("${binary} has a run path into ${tree} (${paths}): the install "
+             "would depend on the build or source tree")
+      endif()
+    endforeach()
+  endforeach()
+else()
+  message(STATUS "readelf not found: RUNPATH check skipped")
+endif()
+
+# ---------------------------------------------------------------- 3. consumer build
+set(step "configure the consumer project")
+set(consumer_build "${WORK_DIR}/consumer-build")
+set(configure_args
+  -S "${SOURCE_DIR}/tests/install_consumer" -B "${consumer_build}" -G "${GENERATOR}"
+  "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
+  "-DCMAKE_PREFIX_PATH=${prefix}"
+  # Only the prefix: never a polyinfer registered elsewhere on this machine.
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+  -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
+  "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
+  "-DCMAKE_EXE_LINKER_FLAGS=${LINKER_FLAGS}")
+if(MAKE_PROGRAM)
+  list(APPEND configure_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+endif()
+if(BUILD_TYPE)
+  list(APPEND configure_args "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
+endif()
+run_checked("${CMAKE_COMMAND}" ${configure_args})
+file(STRINGS "${consumer_build}/CMakeCache.txt" found_dir REGEX "^polyinfer_DIR:")
+string(REGEX REPLACE "^[^=]*=" "" found_dir "${found_dir}")
+if(NOT found_dir STREQUAL "${libdir}/cmake/polyinfer")
+  fail("find_package(polyinfer) used '${found_dir}', expected '${libdir}/cmake/polyinfer'")
+endif()
+
+set(step "build the consumer project")
+run_checked("${CMAKE_COMMAND}" --build "${consumer_build}")
+set(consumer "${consumer_build}/consumer")
+if(NOT EXISTS "${consumer}")
+  fail("${consumer} was not built")
+endif()
+
+# ---------------------------------------------------------------- 4. consumer runs
+# mlp's input shape from the generator's meta.json.
+set(meta_file "${MODELS_DIR}/mlp/meta.json")
+if(NOT EXISTS "${meta_file}")
+  set(step "read the mlp model")
+  fail("${meta_file} is missing (the generate_models fixture must run first)")
+endif()
+file(READ "${meta_file}" meta)
+string(JSON rank LENGTH "${meta}" inputs 0 shape)
+set(dims "")
+math(EXPR last "${rank} - 1")
+foreach(i RANGE ${last})
+  string(JSON dim GET "${meta}" inputs 0 shape ${i})
+  list(APPEND dims ${dim})
+endforeach()
+list(JOIN dims "," shape)
+
+foreach(engine IN LISTS ENGINES)
+  set(step "run the consumer with the ${engine} engine")
+  if(engine STREQUAL "torch")
+    set(model "${MODELS_DIR}/mlp/model.pt")
+  else()
+    set(model "${MODELS_DIR}/mlp/model.onnx")
+  endif()
+  # The engine is named, so that opencv (which reads .onnx too) is used.
+  run_checked("${consumer}" "${model}" "${shape}" "${engine}")
+  message(STATUS "consumer ${model}:\n${run_output}")
+  if(NOT run_output MATCHES "engine ${engine} ")
+    fail("the consumer did not report engine ${engine}:\n${run_output}")
+  endif()
+  if(NOT run_output MATCHES "output [^ ]+ float32\\[")
+    fail("the consumer printed no float32 output:\n${run_output}")
+  endif()
+endforeach()
+
+# ---------------------------------------------------------------- 5. polyinfer info
+# Checks `<root>/bin/polyinfer info --json`: every built engine loaded from
+# <root>'s plugin directory.
+function(check_info root)
+  file(RELATIVE_PATH rel_engine_dir "${prefix}" "${engine_dir}")
+  set(dir "${root}/${rel_engine_dir}")
+  run_checked("${root}/bin/polyinfer" info --json)
+  set(info "${run_output}")
+  string(JSON count LENGTH "${info}" engines)
+  foreach(engine IN LISTS ENGINES)
+    set(found FALSE)
+    if(count GREATER 0)
+      math(EXPR last "${count} - 1")
+      foreach(i RANGE ${last})
+        string(JSON name GET "${info}" engines ${i} name)
+        if(name STREQUAL engine)
+          set(found TRUE)
+          string(JSON loaded GET "${info}" engines ${i} loaded)
+          string(JSON path GET "${info}" engines ${i} path)
+          if(NOT loaded)
+            string(JSON error ERROR_VARIABLE no_error GET "${info}" engines ${i} error)
+            fail("engine ${engine} did not load from ${path}: ${error}")
+          endif()
+          if(NOT path STREQUAL "${dir}/libpolyinfer_engine_${engine}.so")
+            fail("engine ${engine} was loaded from ${path}, expected ${dir}")
+          endif()
+        endif()
+      endforeach()
+    endif()
+    if(NOT found)
+      fail("polyinfer info does not list engine ${engine}:\n${info}")
+    endif()
+  endforeach()
+endfunction()
+
+if(NOT CLI)
+  message(STATUS "install test passed (the polyinfer tool is not built: its steps were skipped)")
+  return()
+endif()
+set(step "${prefix}/bin/polyinfer info")
+check_info("${prefix}")
+
+# ---------------------------------------------------------------- 6. relocated
+set(moved "${WORK_DIR}/moved-prefix")
+set(step "polyinfer info from the install moved to ${moved}")
+file(RENAME "${prefix}" "${moved}")
+check_info("${moved}")
+
+message(STATUS "install test passed: engines '${ENGINES}' installed under ${prefix}, "
+               "found by find_package, by the consumer and by polyinfer info, also after a move")
