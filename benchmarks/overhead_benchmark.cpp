@@ -38,17 +38,12 @@
 #include <thread>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "overhead_arms.hpp"
 #include "polyinfer/polyinfer.hpp"
 
 namespace polyinfer_bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // ------------------------------------------------------------------ settings
 
@@ -407,14 +402,6 @@ double warmUp(Case& c, double warmSeconds) {
   return perCall;
 }
 
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
-
 struct Result {
   const Case* c = nullptr;
   long callsPerRound = 0;
@@ -475,26 +462,6 @@ std::string micros(double seconds) {
 
 std::string signedMicros(double seconds) {
   return (seconds >= 0 ? "+" : "") + micros(seconds);
-}
-
-std::string cpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with("model name")) {
-      const std::size_t colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
-    }
-  return "unknown CPU";
-}
-
-/// "0.52 0.31 0.20": the 1, 5 and 15 minute load averages. On a shared
-/// machine they tell how much else was running.
-std::string loadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  if (!(in >> one >> five >> fifteen)) return "unknown";
-  return one + " " + five + " " + fifteen;
 }
 
 std::string spinningName(int spinning) {

@@ -464,6 +464,24 @@ TEST(OrtEngine, UnavailableProvidersAreUnsupportedNamingTheAvailableOnes) {
               {"gpu0", "CUDAExecutionProvider", "CPUExecutionProvider"});
 }
 
+TEST(OrtEngine, ReducedPrecisionIsUnsupportedNotAFallback) {
+  const fs::path mlp = test::modelFile("mlp", "model.onnx");
+  for (const char* precision : {"bf16", "fp16"})
+    expectError([&] { loadOrt(mlp, {{"precision", precision}}); }, ErrorCode::Unsupported,
+                {std::string("precision=") + precision, "supported: fp32", "torch"});
+  expectError([&] { loadOrt(mlp, {{"precision", "int8"}}); }, ErrorCode::InvalidArgument,
+              {"int8", "fp32|bf16|fp16"});
+  auto model = loadOrt(mlp, {{"precision", "fp32"}});
+  bool reported = false;
+  for (const ConfigEntry& entry : model->config())
+    if (entry.key == "precision") {
+      reported = true;
+      EXPECT_EQ(entry.value, "fp32");
+      EXPECT_EQ(entry.source, ValueSource::Explicit);
+    }
+  EXPECT_TRUE(reported) << "config() has no precision entry";
+}
+
 TEST(OrtEngine, MalformedOrContradictoryDevicesAreInvalid) {
   const fs::path mlp = test::modelFile("mlp", "model.onnx");
   expectError([&] { loadOrt(mlp, {}, 1, "tpu0"); }, ErrorCode::InvalidArgument, {"tpu0"});

@@ -277,7 +277,7 @@ TEST(OpenCvEngine, NonCpuBackendsTargetsAndDevicesAreUnsupported) {
   test::expectError([&] { loadCv(mlp, {}, "gpu0"); }, ErrorCode::Unsupported, {"gpu0", "cpu"});
   for (const char* precision : {"bf16", "fp16"})
     test::expectError([&] { loadCv(mlp, {{"precision", precision}}); }, ErrorCode::Unsupported,
-                      {std::string("precision ") + precision, "fp32 only"});
+                      {std::string("precision=") + precision, "supported: fp32", "fp32 only"});
   EXPECT_EQ(findEntry(*loadCv(mlp, {{"precision", "fp32"}}), "precision")->source, ValueSource::Explicit);
   test::expectError([&] { loadCv(mlp, {{"num_threads", "0"}}); }, ErrorCode::InvalidArgument,
                     {"num_threads"});

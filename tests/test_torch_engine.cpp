@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -481,6 +482,75 @@ TEST(TorchEngine, MkldnnGivesSameOutputsOnResnet18) {
     const Tensor actual = b.predict(ref.inputs)[0].tensor;
     EXPECT_LE(test::maxAbsDiff(actual, expected), 1e-4) << "call " << i;
   }
+}
+
+// ------------------------------------------------------------------ precision
+
+TEST(TorchEngine, Bf16RunsResnet18WithFloat32InputsAndOutputs) {
+  const test::Reference ref = test::loadReference("resnet18");
+  auto model = loadTorch("resnet18", {{"precision", "bf16"}});
+  const ConfigEntry entry = configEntry(*model, "precision");
+  EXPECT_EQ(entry.value, "bf16");
+  EXPECT_EQ(entry.source, ValueSource::Explicit);
+  EXPECT_NE(entry.detail.find("bfloat16"), std::string::npos) << entry.detail;
+  Predictor predictor = model->newPredictor();
+  const Tensor expected = ref.outputs[0].tensor;
+  const Tensor actual = predictor.predict(ref.inputs)[0].tensor;
+  ASSERT_EQ(actual.dtype(), DataType::Float32);
+  ASSERT_EQ(actual.shape(), expected.shape());
+  // bf16 keeps 8 significant bits: the logits move (so it did run in bf16)
+  // by a few percent of their range at most.
+  double range = 0;
+  const float* e = expected.data<float>();
+  for (int64_t i = 0; i < expected.elementCount(); ++i) range = std::max(range, std::abs(double(e[i])));
+  const double error = test::maxAbsDiff(actual, expected);
+  EXPECT_GT(error, 0.0);
+  EXPECT_LT(error, 0.05 * range) << "range " << range;
+  const float* a = actual.data<float>();
+  EXPECT_EQ(std::max_element(a, a + actual.elementCount()) - a,
+            std::max_element(e, e + expected.elementCount()) - e)
+      << "top-1 class differs";
+}
+
+TEST(TorchEngine, Bf16PassesBf16InputsAndLeavesOtherDtypesAlone) {
+  auto model = loadTorch("mlp", {{"precision", "bf16"}});
+  Predictor predictor = model->newPredictor();
+  // 0.25 is exact in bf16 (0x3E80): a bf16 input must give what the float32
+  // input converted to bf16 gives.
+  Tensor x = Tensor::allocate(DataType::BFloat16, {1, 16});
+  std::fill_n(static_cast<uint16_t*>(x.mutableRawData()), 16, uint16_t{0x3E80});
+  Tensors bf16Input;
+  bf16Input.add("x", x);
+  const Tensor fromFloat = predictor.predict(mlpInput(0.25f))[0].tensor;
+  const Tensor fromBf16 = predictor.predict(bf16Input)[0].tensor;
+  EXPECT_EQ(fromFloat.dtype(), DataType::Float32);
+  test::expectIdentical(fromBf16, fromFloat, "bf16 input vs float32 input");
+
+  // multi_io: its int64 output stays int64, its float output comes back as float32.
+  const test::Reference ref = test::loadReference("multi_io");
+  auto multi = loadTorch("multi_io", {{"precision", "bf16"}});
+  Predictor multiPredictor = multi->newPredictor();
+  const Tensors outputs = multiPredictor.predict(ref.inputs);
+  ASSERT_EQ(outputs.size(), ref.outputs.size());
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    EXPECT_EQ(outputs[i].tensor.dtype(), ref.outputs[i].tensor.dtype()) << outputs[i].name;
+    test::expectAllClose(outputs[i].tensor, ref.outputs[i].tensor, 0.05, 0.02, outputs[i].name);
+  }
+}
+
+TEST(TorchEngine, PrecisionsTheDeviceCannotRunAreUnsupported) {
+  if (!hasCuda()) {
+    const std::string message =
+        expectError(ErrorCode::Unsupported, [] { loadTorch("mlp", {{"precision", "fp16"}}); });
+    EXPECT_NE(message.find("CUDA"), std::string::npos) << message;
+    EXPECT_NE(message.find("bf16"), std::string::npos) << message;
+  }
+  const std::string message =
+      expectError(ErrorCode::InvalidArgument, [] { loadTorch("mlp", {{"precision", "fp8"}}); });
+  EXPECT_NE(message.find("fp32|bf16|fp16"), std::string::npos) << message;
+  const ConfigEntry entry = configEntry(*loadTorch("mlp"), "precision");
+  EXPECT_EQ(entry.value, "fp32");
+  EXPECT_EQ(entry.source, ValueSource::Default);
 }
 
 // ------------------------------------------------------------------ errors

@@ -102,6 +102,19 @@ ResolvedInt resolveInt(const Options& options, const std::string& key,
                        const std::vector<std::string>& envVars, int64_t defaultValue,
                        const std::string& defaultDetail, int64_t min, int64_t max);
 
+/// The values of option `precision`, the same on every engine.
+inline const std::vector<std::string>& precisionNames() {
+  static const std::vector<std::string> names{"fp32", "bf16", "fp16"};
+  return names;
+}
+
+/// Option `precision` for an engine that runs a model in the types the model
+/// file stores: fp32 (given or not) yields its ConfigEntry; bf16 and fp16 throw
+/// Error(Unsupported) naming the engine and saying `why` (never a silent
+/// fallback to fp32).
+ConfigEntry resolveStoredPrecision(const Options& options, const std::string& engineName,
+                                   const std::string& why);
+
 }  // namespace polyinfer::plugin
 
 extern "C" {

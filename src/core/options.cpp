@@ -143,5 +143,15 @@ ResolvedInt resolveInt(const Options& options, const std::string& key,
   return {defaultValue, {key, std::to_string(defaultValue), ValueSource::Default, defaultDetail}};
 }
 
+ConfigEntry resolveStoredPrecision(const Options& options, const std::string& engineName,
+                                   const std::string& why) {
+  const std::optional<std::string> value = options.getChoice("precision", precisionNames());
+  if (value && *value != "fp32")
+    throw Error(ErrorCode::Unsupported, engineName + ": precision=" + *value +
+                                            " is not supported (supported: fp32): " + why);
+  return {"precision", "fp32", value ? ValueSource::Explicit : ValueSource::Default,
+          "the types stored in the model file"};
+}
+
 }  // namespace plugin
 }  // namespace polyinfer

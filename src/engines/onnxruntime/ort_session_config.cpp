@@ -193,6 +193,9 @@ std::vector<OptionSpec> optionSpecs() {
        {"optimized_model_cache"},
        "directory caching the graph ONNX Runtime optimised, reused by later loads of the same "
        "model, optLevel, ONNX Runtime version, providers and CPU; default off"},
+      {keys::kPrecision,
+       {},
+       "fp32 only: ONNX Runtime runs the types stored in the graph (bf16/fp16 are refused)"},
   };
 }
 
@@ -270,6 +273,10 @@ SessionConfig SessionConfig::resolve(const plugin::LoadRequest& request,
     sharedPoolEntry.detail += "; the process-wide pool";
   }
 
+  const ConfigEntry precisionEntry = plugin::resolveStoredPrecision(
+      options, "onnxruntime",
+      "ONNX Runtime runs the element types stored in the graph; convert the model itself to "
+      "float16 (e.g. onnxconverter_common.float16) and feed float16 inputs, or use engine torch");
   ConfigEntry profilerEntry{keys::kProfilerOutput, "off", ValueSource::Default, "default"};
   const std::optional<std::string> profilerPrefix = options.getString(keys::kProfilerOutput);
   if (profilerPrefix) {
@@ -303,7 +310,7 @@ SessionConfig SessionConfig::resolve(const plugin::LoadRequest& request,
   }
 
   config.entries_ = {intra.entry, inter.entry, sharedPoolEntry, modeEntry, optEntry, patternEntry,
-                     arenaEntry,  spinEntry,   profilerEntry};
+                     arenaEntry,  spinEntry,   profilerEntry, precisionEntry};
   config.appendProviders(request, availableProviders);
   config.setUpCache(request, optEntry.value);
   config.entries_.push_back(logLevel);

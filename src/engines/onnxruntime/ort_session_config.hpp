@@ -29,6 +29,7 @@ inline constexpr const char* kOrtDevice = "ortDevice";
 inline constexpr const char* kIntraOpAllowSpinning = "intraOpAllowSpinning";
 inline constexpr const char* kDisablePerSessionThreads = "disablePerSessionThreads";
 inline constexpr const char* kOptimizedModelCache = "optimizedModelCache";
+inline constexpr const char* kPrecision = "precision";
 }  // namespace keys
 
 /// Environment variables that override the computed defaults.

@@ -215,16 +215,10 @@ BackendChoice resolveBackend(const Options& options) {
 }
 
 ConfigEntry resolvePrecision(const Options& options) {
-  const std::optional<std::string> precision =
-      options.getChoice("precision", {"fp32", "bf16", "fp16"});
-  if (precision && *precision != "fp32")
-    throw Error(ErrorCode::Unsupported,
-                std::string(kEngineName) + ": precision " + *precision +
-                    " is not supported: OpenCV's CPU target computes in fp32 only (its fp16 "
-                    "targets need OpenCL or CUDA; this build offers: " +
-                    availableBackendsText() + ")");
-  return {"precision", "fp32", precision ? ValueSource::Explicit : ValueSource::Default,
-          "the only precision of OpenCV's CPU target"};
+  return plugin::resolveStoredPrecision(
+      options, kEngineName,
+      "OpenCV's CPU target computes in fp32 only (its fp16 targets need OpenCL or CUDA; this "
+      "build offers: " + availableBackendsText() + ")");
 }
 
 // ------------------------------------------------------------------ process-wide state

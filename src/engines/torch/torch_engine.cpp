@@ -239,6 +239,43 @@ c10::Device parseDevice(const std::string& name, const std::vector<std::string>&
                                               joinNames(available));
 }
 
+// ------------------------------------------------------------------ precision
+
+/// Option precision: the floating type the module runs in on `device`.
+/// A value the device cannot run is Unsupported, never a silent fallback.
+ConfigEntry resolvePrecision(const Options& options, const c10::Device& device,
+                             at::ScalarType& precision) {
+  const std::optional<std::string> value = options.getChoice("precision", plugin::precisionNames());
+  ConfigEntry entry{"precision", value.value_or("fp32"),
+                    value ? ValueSource::Explicit : ValueSource::Default,
+                    value ? "set by option precision" : "the module's own (float32) weights"};
+  if (!value || *value == "fp32") {
+    precision = at::kFloat;
+    return entry;
+  }
+  if (*value == "fp16") {
+    if (device.is_cpu())
+      throw Error(ErrorCode::Unsupported,
+                  std::string(kEngineName) + ": precision=fp16 needs a CUDA device (device gpuN); "
+                  "on cpu LibTorch " TORCH_VERSION " has no half-precision convolution kernels. "
+                  "Supported on cpu: fp32, bf16");
+    precision = at::kHalf;
+    entry.detail += "; weights converted to float16 at load, float32 inputs/outputs converted";
+    return entry;
+  }
+  precision = at::kBFloat16;
+  entry.detail += "; weights converted to bfloat16 at load, float32 inputs/outputs converted";
+  if (device.is_cpu()) {
+    // oneDNN uses the CPU's bf16 dot-product instructions when it has them
+    // and emulates them with AVX-512 otherwise (possibly slower than fp32).
+    __builtin_cpu_init();
+    entry.detail += __builtin_cpu_supports("avx512bf16")
+                        ? "; CPU has AVX512_BF16 (native bf16 dot products in oneDNN)"
+                        : "; CPU lacks AVX512_BF16: bf16 is emulated and may be slower than fp32";
+  }
+  return entry;
+}
+
 // ------------------------------------------------------------------ schema -> infos
 
 /// How a forward argument is passed: tensors as they are, TorchScript
@@ -298,6 +335,9 @@ const std::string kOutputName = "output";
 
 struct Settings {
   c10::Device device{c10::kCPU};
+  /// The floating type the module computes in (option precision); float32
+  /// inputs are converted to it and outputs of it back to float32.
+  at::ScalarType precision = at::kFloat;
   int intraOpThreads = 1;  ///< the process-wide value in effect
   bool graphOptimizer = true;
 };
@@ -482,7 +522,10 @@ class TorchPredictor final : public plugin::EnginePredictor {
     const Shape& shape = tensor.shape();
     at::Tensor blob = at::from_blob(data, at::IntArrayRef(shape.data(), shape.size()),
                                     at::TensorOptions().dtype(*type));
-    if (!model_->settings_.device.is_cpu()) blob = blob.to(model_->settings_.device);
+    const Settings& settings = model_->settings_;
+    const bool convert = settings.precision != at::kFloat && *type == at::kFloat;
+    if (!settings.device.is_cpu() || convert)
+      blob = blob.to(settings.device, convert ? settings.precision : *type);
     return blob;
   }
 
@@ -590,7 +633,9 @@ class TorchPredictor final : public plugin::EnginePredictor {
   /// storage with an input, the module or another output: then a copy.
   Tensor toPolyinfer(const std::string& name, at::Tensor t) {
     if (t.layout() != at::kStrided) t = t.to_dense();  // oneDNN (mkldnn) or sparse layout
-    if (!t.device().is_cpu()) t = t.to(at::kCPU);
+    const at::ScalarType precision = model_->settings_.precision;
+    const bool widen = precision != at::kFloat && t.scalar_type() == precision;  // back to float32
+    if (!t.device().is_cpu() || widen) t = t.to(at::kCPU, widen ? at::kFloat : t.scalar_type());
     if (t.is_conj()) t = t.resolve_conj();
     if (t.is_neg()) t = t.resolve_neg();
     if (!t.is_contiguous()) t = t.contiguous();
@@ -665,6 +710,10 @@ class TorchEngine final : public plugin::Engine {
         {"cudnn_benchmark",
          {},
          "cuDNN autotuning (process-wide; no effect without CUDA): true/false; default false"},
+        {"precision",
+         {},
+         "floating-point precision the module runs in: fp32 (default), bf16 (CPU or CUDA), fp16 "
+         "(CUDA only); float32 inputs and outputs are converted at the boundary"},
     };
   }
 
@@ -698,6 +747,7 @@ class TorchEngine final : public plugin::Engine {
     Settings settings;
     settings.device = parseDevice(request.device, description_.devices);
     settings.graphOptimizer = graphOptimizer.value;
+    ConfigEntry precisionEntry = resolvePrecision(options, settings.device, settings.precision);
 
     // 2. The module.
     torch::jit::Module module;
@@ -716,6 +766,14 @@ class TorchEngine final : public plugin::Engine {
                       ")");
     }
     module.eval();
+    if (settings.precision != at::kFloat) {
+      try {
+        module.to(settings.precision);
+      } catch (...) {
+        rethrowAsError("precision=" + precisionEntry.value + ": converting '" + path + "' failed",
+                       ErrorCode::Unsupported);
+      }
+    }
 
     if (useMkldnn.value) {
       try {
@@ -751,6 +809,7 @@ class TorchEngine final : public plugin::Engine {
                            .second);
       config.push_back(std::move(graphOptimizer.entry));
       config.push_back(std::move(useMkldnn.entry));
+      config.push_back(std::move(precisionEntry));
       if (description_.devices.size() > 1) {
         config.push_back(applyOnce(
                              state.cudnnBenchmark, cudnnBenchmark.value ? 1 : 0, cudnnBenchmark.entry,

@@ -42,6 +42,17 @@
 //   another output) is copied instead, so a caller writing to an output can
 //   never change the model or an input.
 //
+// Precision (option `precision`)
+//   fp32 (default): the module runs as saved. bf16 (CPU or CUDA) and fp16
+//   (CUDA only: LibTorch 1.13's CPU convolutions have no half kernels) convert
+//   the module's floating-point parameters and buffers once at load
+//   (Module::to). Callers keep passing and receiving float32: each float32
+//   input is converted to the reduced type on the way in (one copy), and
+//   every output of the reduced type comes back as float32. Inputs already in
+//   the reduced type pass unchanged; other dtypes (int64, bool, ...) are never
+//   touched. On a CPU without AVX512_BF16 oneDNN emulates bf16 and it can be
+//   slower than fp32; config() says which case applies.
+//
 // Threads
 //   A torch::jit::Module's forward is re-entrant: one loaded module is shared
 //   by all predictors. Every call runs under c10::InferenceMode.
