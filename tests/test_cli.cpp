@@ -434,5 +434,124 @@ TEST_F(CliTest, ShapeOrDtypeMismatchExits1) {
   }
 }
 
+// ------------------------------------------------------------------ bench
+
+/// The JSON `bench --json FILE` wrote.
+nlohmann::json readJsonFile(const fs::path& file) {
+  return nlohmann::json::parse(slurp(file), nullptr, /*allow_exceptions=*/false);
+}
+
+TEST_F(CliTest, BenchRunsAndWritesTheDocumentedJson) {
+  const fs::path json = dir_ / "bench.json";
+  const RunResult r = run({"bench", "-u", modelFor("onnxruntime", "mlp"), "-c", "40", "-w", "2",
+                           "-t", "2", "--json", json.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  // Not a terminal: a report, and no progress line.
+  EXPECT_THAT(r.out, HasSubstr("throughput"));
+  EXPECT_THAT(r.out, Not(HasSubstr("\r")));
+  const nlohmann::json j = readJsonFile(json);
+  ASSERT_TRUE(j.is_object()) << slurp(json);
+  EXPECT_EQ(j["schema"], "polyinfer-bench/1");
+  EXPECT_EQ(j["iterations"], 40);  // -c: exactly 40 timed calls over both threads
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["engine"]["name"], "onnxruntime");
+  EXPECT_GT(j["throughput"].get<double>(), 0);
+  for (const char* key : {"min", "mean", "p50", "p90", "p99", "p999", "max"})
+    EXPECT_TRUE(j["latency_ms"][key].is_number()) << key;
+  EXPECT_LE(j["latency_ms"]["p50"].get<double>(), j["latency_ms"]["p99"].get<double>());
+  const nlohmann::json& run0 = j["runs"][0];
+  EXPECT_EQ(run0["stop_reason"], "iterations");
+  EXPECT_EQ(run0["latency_ms"]["count"], 40);
+  for (const char* key : {"base", "after_load", "peak"}) EXPECT_GT(run0["rss_mb"][key].get<double>(), 0) << key;
+  EXPECT_TRUE(run0["cpu_util"].is_number());
+  EXPECT_TRUE(run0["stable"].is_boolean());
+  EXPECT_GT(run0["load_ms"].get<double>(), 0);
+  EXPECT_GT(run0["first_inference_ms"].get<double>(), 0);
+  // Thread settings are never forced: intra-op defaults to cores / workers, with its source.
+  bool intraReported = false;
+  for (const auto& entry : run0["config"])
+    if (entry["key"] == "intraOpNumThreads") {
+      intraReported = true;
+      EXPECT_EQ(entry["source"], "default") << entry.dump();
+    }
+  EXPECT_TRUE(intraReported) << run0["config"].dump();
+}
+
+TEST_F(CliTest, BenchWithMoreThreadsThanCoresWorksAndSaysSo) {
+  const int threads = ThreadBudget::detect().usableCores() + 1;
+  const RunResult r = run({"bench", "-u", modelFor("onnxruntime", "mlp"), "-c", "30", "-w", "1",
+                           "-t", std::to_string(threads)});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("oversubscribed"));
+}
+
+TEST_F(CliTest, BenchDurationAndOpenLoop) {
+  const fs::path json = dir_ / "open.json";
+  const RunResult r = run({"bench", "-u", modelFor("onnxruntime", "mlp"), "-d", "1s", "--rate",
+                           "200", "--arrival", "constant", "-q", "--json", json.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, "");  // --quiet
+  const nlohmann::json j = readJsonFile(json);
+  const nlohmann::json& run0 = j["runs"][0];
+  EXPECT_EQ(run0["mode"], "open");
+  EXPECT_EQ(run0["stop_reason"], "duration");
+  EXPECT_DOUBLE_EQ(run0["open_loop"]["offered_rate"].get<double>(), 200);
+  EXPECT_GT(run0["open_loop"]["achieved_rate"].get<double>(), 0);
+}
+
+TEST_F(CliTest, BenchEnginesSideBySide) {
+  if (!hasEngine("torch") || !hasEngine("onnxruntime")) GTEST_SKIP() << "needs torch and onnxruntime";
+  const fs::path json = dir_ / "compare.json", csv = dir_ / "compare.csv", html = dir_ / "compare.html";
+  const RunResult r = run({"bench", "-e", "onnxruntime,torch", "-u",
+                           modelFor("onnxruntime", "mlp") + "," + modelFor("torch", "mlp"), "-s",
+                           "1,16", "-c", "30", "-w", "2", "--json", json.string(), "--csv",
+                           csv.string(), "--html", html.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.out << r.err;
+  const nlohmann::json j = readJsonFile(json);
+  EXPECT_EQ(j["kind"], "compare");
+  ASSERT_EQ(j["runs"].size(), 2u);
+  EXPECT_EQ(j["runs"][0]["engine"]["name"], "onnxruntime");
+  EXPECT_EQ(j["runs"][1]["engine"]["name"], "torch");
+  // Identical inputs in both runs: the outputs agree (parity column).
+  ASSERT_TRUE(j["runs"][1]["max_abs_diff_vs_first"].is_number()) << j["runs"][1].dump();
+  EXPECT_LT(j["runs"][1]["max_abs_diff_vs_first"].get<double>(), 1e-5);
+  EXPECT_TRUE(j["runs"][1]["vs_first"]["throughput_ratio"].is_number());
+  // One CSV row per engine after the header.
+  const std::string rows = slurp(csv);
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 3) << rows;
+  EXPECT_THAT(slurp(html), HasSubstr("<svg"));
+}
+
+TEST_F(CliTest, BenchSweepRunsEveryPoint) {
+  const fs::path json = dir_ / "sweep.json";
+  const RunResult r = run({"bench", "-u", modelFor("onnxruntime", "mlp"), "-c", "20", "-w", "1",
+                           "--sweep", "threads=1,2", "intra=1", "-q", "--json", json.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const nlohmann::json j = readJsonFile(json);
+  EXPECT_EQ(j["kind"], "sweep");
+  ASSERT_EQ(j["runs"].size(), 2u);
+  std::vector<std::string> threads;
+  for (const auto& run0 : j["runs"]) {
+    threads.push_back(run0["point"]["threads"]);
+    EXPECT_EQ(run0["point"]["intra"], "1");
+    EXPECT_EQ(std::to_string(run0["threads"].get<int>()), run0["point"]["threads"].get<std::string>());
+  }
+  std::sort(threads.begin(), threads.end());
+  EXPECT_EQ(threads, (std::vector<std::string>{"1", "2"}));
+}
+
+TEST_F(CliTest, BenchBadUsageExits2WithOneLine) {
+  const std::string mlp = modelFor("onnxruntime", "mlp");
+  expectOneErrorLine(run({"bench", "-u", mlp, "-d", "5x"}), 2);
+  expectOneErrorLine(run({"bench", "-u", mlp, "--max-p99", "5"}), 2);
+  expectOneErrorLine(run({"bench", "-u", "https://example.com/model.onnx"}), 2);
+  expectOneErrorLine(run({"bench", "-u", (dir_ / "missing.onnx").string()}), 2);
+  expectOneErrorLine(run({"bench", "-u", mlp, "--sweep", "threads"}), 2);
+  const RunResult r = run({"bench", "-u", mlp, "-O", "intraOpNumThreads=abc"});
+  expectOneErrorLine(r, 2);
+  EXPECT_THAT(r.err, HasSubstr("abc"));
+}
+
 }  // namespace
 }  // namespace polyinfer

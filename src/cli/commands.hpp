@@ -45,4 +45,47 @@ struct PredictArgs {
 CLI::App* addPredictCommand(CLI::App& app, PredictArgs& args);
 int runPredict(const PredictArgs& args);
 
+struct BenchArgs {
+  std::vector<std::string> models;   ///< -u: files/dirs, comma lists allowed (one per engine)
+  std::string modelPath;             ///< -p: a directory
+  std::string modelName;             ///< -n: a model's file name (stem) inside -p
+  std::vector<std::string> engines;  ///< -e: comma lists allowed
+  std::string device = "cpu";
+  std::string shapes;                ///< -s
+  bool shapesGiven = false;
+  std::vector<std::string> inputs;   ///< -i
+  int64_t iterations = 0;            ///< -c; 0: not given
+  int64_t warmup = 5;                ///< -w, per thread
+  std::string duration;              ///< -d: "30", "30s", "2m", "500ms"
+  int threads = 1;                   ///< -t; <= 0: usable cores
+  bool threadsGiven = false;
+  double delayMs = 0;                ///< -l
+  std::vector<std::string> options;  ///< -O
+  int64_t batch = 0;                 ///< --batch; 0: the inputs' own
+  std::string outputDir;             ///< -o
+  std::string json, csv, html;
+  bool jsonSamples = false;
+  bool quiet = false;
+  int64_t minIterations = 100;
+  double minSeconds = 10;
+  bool minSecondsGiven = false;
+  double maxSeconds = 120;
+  double tolerancePct = 10;
+  int windows = 5;
+  std::vector<std::string> sweep;  ///< --sweep key=v1,v2 ...
+  bool tune = false;
+  double maxP99 = 0;               ///< --max-p99 ms; 0: none
+  double rate = 0;                 ///< --rate QPS; 0: closed loop
+  std::string arrival = "poisson";
+  uint64_t seed = 0;
+  std::string distribution = "normal";
+  std::string intRange = "0,10";
+  std::string childResult;  ///< hidden: run one configuration, write its result here
+};
+
+CLI::App* addBenchCommand(CLI::App& app, BenchArgs& args);
+/// `argv` is kept for the report's command line and to re-run this program
+/// for each configuration of a comparison, sweep or tune.
+int runBench(const BenchArgs& args, int argc, char** argv);
+
 }  // namespace polyinfer::cli

@@ -30,8 +30,10 @@ int run(int argc, char** argv) {
 
   InfoArgs infoArgs;
   PredictArgs predictArgs;
+  BenchArgs benchArgs;
   CLI::App* info = addInfoCommand(app, infoArgs);
   CLI::App* predict = addPredictCommand(app, predictArgs);
+  CLI::App* bench = addBenchCommand(app, benchArgs);
 
   try {
     app.parse(argc, argv);
@@ -44,6 +46,7 @@ int run(int argc, char** argv) {
 
   if (info->parsed()) return runInfo(infoArgs);
   if (predict->parsed()) return runPredict(predictArgs);
+  if (bench->parsed()) return runBench(benchArgs, argc, argv);
   printError("no command given (see `polyinfer --help`)");
   return kExitUsage;
 }

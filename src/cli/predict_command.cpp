@@ -15,6 +15,7 @@
 #include "compare.hpp"
 #include "exit_codes.hpp"
 #include "input_spec.hpp"
+#include "model_inputs.hpp"
 #include "polyinfer/polyinfer.hpp"
 #include "polyinfer/tensor_io.hpp"
 #include "predict_report.hpp"
@@ -80,95 +81,6 @@ std::string fileNameFor(const std::string& name, std::size_t index, std::set<std
   return candidate + ".npy";
 }
 
-/// "0,10" -> {0, 10}.
-std::pair<int64_t, int64_t> parseIntRange(const std::string& text) {
-  const std::size_t comma = text.find(',');
-  try {
-    if (comma == std::string::npos) throw std::invalid_argument("no comma");
-    std::size_t used1 = 0, used2 = 0;
-    const std::string a = text.substr(0, comma), b = text.substr(comma + 1);
-    const int64_t lo = std::stoll(a, &used1);
-    const int64_t hi = std::stoll(b, &used2);
-    if (used1 != a.size() || used2 != b.size() || lo >= hi) throw std::invalid_argument("order");
-    return {lo, hi};
-  } catch (const std::exception&) {
-    throw Error(ErrorCode::InvalidArgument,
-                "--int-range '" + text + "': expected LOW,HIGH with LOW < HIGH, e.g. 0,10");
-  }
-}
-
-/// An example -s argument for the model's inputs: declared dims with '?' as 1, each with
-/// its dtype letter; a generic example when some input declares no shape.
-std::string shapeExample(const std::vector<TensorInfo>& infos) {
-  std::string text;
-  for (const TensorInfo& info : infos) {
-    if (!info.rankKnown) return "-s '(1,3,224,224)f' for one float32 input, '(2,4)f,(2,3)l' for two";
-    if (!text.empty()) text += ",";
-    text += "(";
-    for (std::size_t d = 0; d < info.shape.size(); ++d)
-      text += (d ? "," : "") + std::to_string(info.shape[d] < 0 ? 1 : info.shape[d]);
-    text += ")";
-    text += shapeLetterFor(info.dtype == DataType::Undefined ? DataType::Float32 : info.dtype);
-  }
-  return "-s '" + text + "'";
-}
-
-/// The model's inputs, from -i, from -s, or random from declared shapes.
-Tensors buildInputs(const PredictArgs& args, const Model& model,
-                    const std::vector<LoadedTensor>& loaded, const std::vector<ShapeSpec>& shapes,
-                    std::vector<std::string>& sources) {
-  const std::vector<TensorInfo>& infos = model.inputs();
-  if (!args.inputs.empty()) {
-    return arrangeInputs(loaded, infos, &sources);
-  }
-
-  RandomSettings settings;
-  settings.seed = args.seed;
-  settings.floats = args.distribution == "uniform" ? Distribution::Uniform : Distribution::Normal;
-  std::tie(settings.intLow, settings.intHigh) = parseIntRange(args.intRange);
-  RandomTensors random(settings);
-  const std::string how = fmt::format("random (seed {})", args.seed);
-  Tensors inputs;
-
-  if (args.shapesGiven) {
-    if (!infos.empty() && shapes.size() != infos.size())
-      throw Error(ErrorCode::InvalidArgument,
-                  fmt::format("-s gives {} shape{}, but the model has {} input{}: {}", shapes.size(),
-                              shapes.size() == 1 ? "" : "s", infos.size(),
-                              infos.size() == 1 ? "" : "s", describeInfos(infos)));
-    for (std::size_t k = 0; k < shapes.size(); ++k) {
-      DataType type = shapes[k].dtype;
-      if (type == DataType::Undefined)
-        type = k < infos.size() && infos[k].dtype != DataType::Undefined ? infos[k].dtype
-                                                                         : DataType::Float32;
-      const std::string name = k < infos.size() ? infos[k].name : std::string();
-      inputs.add(name, random.make(type, shapes[k].shape));
-      sources.push_back(how);
-    }
-    return inputs;
-  }
-
-  for (const TensorInfo& info : infos) {
-    const bool dynamic = std::any_of(info.shape.begin(), info.shape.end(),
-                                     [](int64_t d) { return d < 0; });
-    if (!info.rankKnown || info.dtype == DataType::Undefined || dynamic) {
-      const std::string problem =
-          !info.rankKnown || info.dtype == DataType::Undefined
-              ? "declares no fixed shape and dtype (" + info.describe() +
-                    "; TorchScript models declare none)"
-              : "has dynamic dimensions (" + info.describe() + ")";
-      throw Error(ErrorCode::InvalidArgument,
-                  "input '" + info.name + "' " + problem +
-                      ", so random data cannot be made for it; give data with -i, or one shape "
-                      "per input (" + std::to_string(infos.size()) + " here) with -s, e.g. " +
-                      shapeExample(infos));
-    }
-    inputs.add(info.name, random.make(info.dtype, info.shape));
-    sources.push_back(how);
-  }
-  return inputs;
-}
-
 /// Pairs each expected tensor with an output: by name when the name is one of
 /// the outputs', else by its position among the expected tensors.
 struct ExpectedPair {
@@ -211,6 +123,8 @@ int predictBody(const PredictArgs& args) {
   for (const std::string& text : args.options) options.merge(Options::parse(text));
   std::vector<ShapeSpec> shapes;
   if (args.shapesGiven) shapes = parseShapeSpecs(args.shapes);
+  const InputArgs inputArgs{args.inputs, args.shapesGiven, args.seed, args.distribution,
+                            args.intRange};
   if (!args.intRange.empty()) parseIntRange(args.intRange);
   const std::vector<LoadedTensor> loadedInputs = loadTensorArgs(args.inputs, "input");
   const std::vector<LoadedTensor> expected = loadTensorArgs(args.expect, "output");
@@ -229,7 +143,7 @@ int predictBody(const PredictArgs& args) {
   report.loadMs = std::chrono::duration<double, std::milli>(Clock::now() - loadStart).count();
   report.model = model.get();
   report.device = args.device;
-  report.inputs = buildInputs(args, *model, loadedInputs, shapes, report.inputSources);
+  report.inputs = buildInputs(inputArgs, *model, loadedInputs, shapes, report.inputSources);
 
   Predictor predictor = model->newPredictor();
   auto timedRun = [&] {

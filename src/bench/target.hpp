@@ -1,0 +1,68 @@
+// What the load generator drives. A Target serves inference calls; each
+// worker thread of a run gets its own TargetWorker, made before the clock
+// starts. The in-process target wraps a shared polyinfer::Model (one Predictor
+// per worker, inputs prepared once); a remote target (a KServe v2 HTTP
+// endpoint) can be added later as another Target without touching the runner,
+// the statistics or the reports.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "polyinfer/model.hpp"
+#include "polyinfer/tensor.hpp"
+
+namespace polyinfer::bench {
+
+/// One configuration value in effect, with where it came from (engine
+/// config() entries, plus the benchmark's own: threads, batch, ...).
+struct ConfigValue {
+  std::string key;
+  std::string value;
+  std::string source;  ///< "explicit", "environment", "default", "engine", "benchmark"
+  std::string detail;
+};
+
+/// What a target says about itself, for the report.
+struct TargetInfo {
+  std::string engineName;     ///< "torch"; for a remote target, the server's name
+  std::string engineVersion;  ///< "1.13.1"
+  std::string model;          ///< model path (or URL)
+  std::string device;         ///< "cpu", "gpu0"
+  std::vector<ConfigValue> config;
+  /// Items per inference: dim 0 of the first input when the inputs are
+  /// batched (1 otherwise). Throughput in items/s = inferences/s x batch.
+  int64_t batch = 1;
+  /// Input shapes, "input float32[1,3,224,224]", one per input.
+  std::vector<std::string> inputs;
+};
+
+/// Per-thread state of a target. infer() is called from one thread at a time
+/// (the worker that owns it); it throws polyinfer::Error on failure.
+class TargetWorker {
+ public:
+  virtual ~TargetWorker() = default;
+  /// One inference on the prepared inputs: the timed unit.
+  virtual void infer() = 0;
+  /// One inference returning the outputs (for parity checks; not timed).
+  virtual Tensors inferWithOutputs() = 0;
+};
+
+class Target {
+ public:
+  virtual ~Target() = default;
+  virtual TargetInfo info() const = 0;
+  /// A worker for one thread. Thread-safe.
+  virtual std::unique_ptr<TargetWorker> newWorker() = 0;
+  /// One sentence on what infer() includes and excludes, printed with every
+  /// result ("Predictor::predict on inputs already in memory; ...").
+  virtual std::string timedRegion() const = 0;
+};
+
+/// The in-process target: one Predictor per worker on a shared Model; the
+/// inputs are prepared once and shared read-only by all workers.
+std::unique_ptr<Target> makeModelTarget(std::shared_ptr<const Model> model, Tensors inputs,
+                                        std::vector<ConfigValue> extraConfig = {});
+
+}  // namespace polyinfer::bench

@@ -1,0 +1,36 @@
+// The inputs a command runs a model on: from files (-i), random data of given
+// shapes (-s), or random data of the model's declared shapes. Shared by
+// `predict` and `bench`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "input_spec.hpp"
+#include "polyinfer/model.hpp"
+#include "polyinfer/tensor.hpp"
+
+namespace polyinfer::cli {
+
+struct InputArgs {
+  std::vector<std::string> files;  ///< -i arguments (already loaded by the caller)
+  bool shapesGiven = false;        ///< -s was given
+  uint64_t seed = 0;
+  std::string distribution = "normal";  ///< "normal" | "uniform"
+  std::string intRange = "0,10";
+};
+
+/// "0,10" -> {0, 10}; Error(InvalidArgument) unless LOW < HIGH.
+std::pair<int64_t, int64_t> parseIntRange(const std::string& text);
+
+/// The model's inputs: `loaded` (from -i) arranged by the model's inputs; else
+/// random data of `shapes` (-s); else random data of the declared shapes
+/// (Error(InvalidArgument) with an example -s when they are not all fixed).
+/// `sources` receives where each input came from.
+Tensors buildInputs(const InputArgs& args, const Model& model,
+                    const std::vector<LoadedTensor>& loaded, const std::vector<ShapeSpec>& shapes,
+                    std::vector<std::string>& sources);
+
+}  // namespace polyinfer::cli

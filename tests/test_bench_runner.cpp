@@ -1,0 +1,607 @@
+// The load generator with one worker thread (src/bench/runner.cpp): stop
+// rules, warm-up exclusion, open loop, failures, resources, and the
+// in-process model target. Every timing property is asserted from the
+// timestamps the run recorded (logical properties), never against a
+// wall-clock threshold: this must pass on a loaded 2-core machine.
+// Multi-threaded runs are in test_bench_runner_mt.cpp.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "runner.hpp"
+#include "test_support.hpp"
+
+namespace polyinfer::bench {
+namespace {
+
+// A fake Target: no engine, calls that take a controlled time, counted,
+// with one call (by its global index across all workers) made slow or made
+// to throw. What each worker did is recorded when it is destroyed.
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+struct FakeSpec {
+  std::chrono::microseconds work{0};      // every call
+  bool spin = false;                      // busy-wait instead of sleeping
+  int64_t slowBefore = 0;                 // calls [0, slowBefore) take slowWork
+  int64_t slowCall = -1;                  // this call takes slowWork
+  std::chrono::microseconds slowWork{0};
+  int64_t throwAt = -1;                   // this call throws
+  bool throwStd = false;                  // std::runtime_error instead of polyinfer::Error
+  bool newWorkerThrows = false;
+};
+
+struct WorkerRecord {
+  int64_t calls = 0;
+  bool madeCallZero = false;
+  Clock::time_point firstCall{};
+  std::set<std::thread::id> callThreads;
+  std::thread::id destroyedOn;
+};
+
+class FakeTarget;
+
+class FakeWorker final : public TargetWorker {
+ public:
+  explicit FakeWorker(FakeTarget& target) : target_(target) {}
+  ~FakeWorker() override;
+  void infer() override;
+  Tensors inferWithOutputs() override {
+    infer();
+    return Tensors{Tensor::fromVector<float>({1}, {1.0f})};
+  }
+
+ private:
+  FakeTarget& target_;
+  WorkerRecord record_;
+};
+
+class FakeTarget final : public Target {
+ public:
+  explicit FakeTarget(FakeSpec spec) : spec_(spec) {}
+
+  TargetInfo info() const override {
+    TargetInfo info;
+    info.engineName = "fake";
+    info.engineVersion = "0";
+    info.model = "none";
+    info.device = "cpu";
+    info.batch = 4;
+    return info;
+  }
+  std::unique_ptr<TargetWorker> newWorker() override {
+    if (spec_.newWorkerThrows) throw Error(ErrorCode::ResourceExhausted, "fake: no worker for you");
+    live_.fetch_add(1);
+    return std::make_unique<FakeWorker>(*this);
+  }
+  std::string timedRegion() const override { return "a fake call"; }
+
+  int64_t calls() const { return calls_.load(); }
+  int live() const { return live_.load(); }
+  std::vector<WorkerRecord> records() const {
+    std::lock_guard lock(mutex_);
+    return records_;
+  }
+
+ private:
+  friend class FakeWorker;
+  FakeSpec spec_;
+  std::atomic<int64_t> calls_{0};
+  std::atomic<int> live_{0};
+  mutable std::mutex mutex_;
+  std::vector<WorkerRecord> records_;
+};
+
+void FakeWorker::infer() {
+  const Clock::time_point start = Clock::now();
+  const int64_t k = target_.calls_.fetch_add(1);
+  if (record_.calls++ == 0) record_.firstCall = start;
+  record_.madeCallZero |= k == 0;
+  record_.callThreads.insert(std::this_thread::get_id());
+  const FakeSpec& spec = target_.spec_;
+  if (k == spec.throwAt) {
+    if (spec.throwStd) throw std::runtime_error("fake std failure at call " + std::to_string(k));
+    throw Error(ErrorCode::EngineFailure, "fake failure at call " + std::to_string(k));
+  }
+  const auto work = (k < spec.slowBefore || k == spec.slowCall) ? spec.slowWork : spec.work;
+  if (work.count() == 0) return;
+  if (spec.spin) {
+    while (Clock::now() - start < work) {
+    }
+  } else {
+    std::this_thread::sleep_for(work);  // at least `work`: the tests rely on it
+  }
+}
+
+FakeWorker::~FakeWorker() {
+  record_.destroyedOn = std::this_thread::get_id();
+  std::lock_guard lock(target_.mutex_);
+  target_.records_.push_back(record_);
+  target_.live_.fetch_sub(1);
+}
+
+RunOptions quickOptions(int threads) {
+  RunOptions o;
+  o.threads = threads;
+  o.warmupIterations = 2;
+  o.usableCores = 64;  // no oversubscription warning unless a test asks
+  return o;
+}
+
+/// Start of each sample (intended start in open loop), seconds from the
+/// region start, in completion order.
+std::vector<double> startsOf(const RunResult& r) {
+  std::vector<double> starts;
+  for (std::size_t i = 0; i < r.samplesMs.size(); ++i)
+    starts.push_back(r.completionSeconds[i] - r.samplesMs[i] / 1000.0);
+  return starts;
+}
+
+/// The -d properties, from the recorded timestamps only: no call started at
+/// or after the deadline, so the region ends at most one call after it.
+void expectDeadlineRespected(const RunResult& r, double deadline) {
+  ASSERT_FALSE(r.samplesMs.empty());
+  const double eps = 1e-9;
+  for (double start : startsOf(r)) EXPECT_LT(start, deadline + eps);
+  const double lastEnd = *std::max_element(r.completionSeconds.begin(), r.completionSeconds.end());
+  const double longestSeconds = r.latency.max / 1000.0;
+  EXPECT_LE(lastEnd - deadline, longestSeconds + eps);
+  EXPECT_LE(r.wallSeconds, deadline * 1.01 + longestSeconds + eps);
+}
+
+// ------------------------------------------------------------ options
+
+TEST(BenchRunner, RejectsBadOptionsNamingExpectedAndGiven) {
+  FakeTarget target({});
+  RunOptions o = quickOptions(0);
+  test::expectError([&] { run(target, o); }, ErrorCode::InvalidArgument,
+                    {"threads", "expected >= 1", "got 0"});
+  o = quickOptions(1);
+  o.windows = 0;
+  test::expectError([&] { run(target, o); }, ErrorCode::InvalidArgument, {"windows", ">= 1", "got 0"});
+  o = quickOptions(1);
+  o.rate = -5;
+  test::expectError([&] { run(target, o); }, ErrorCode::InvalidArgument, {"rate", "> 0", "got -5"});
+  o = quickOptions(1);
+  o.stop.iterations = 0;
+  test::expectError([&] { run(target, o); }, ErrorCode::InvalidArgument, {"stop.iterations", "got 0"});
+  o = quickOptions(1);
+  o.stop.durationSeconds = -1;
+  test::expectError([&] { run(target, o); }, ErrorCode::InvalidArgument, {"stop.durationSeconds", "got -1"});
+  EXPECT_EQ(target.calls(), 0);  // rejected before any call
+}
+
+// ------------------------------------------------------------ closed loop, -c
+
+TEST(BenchRunner, IterationsGiveExactlyThatManySamples) {
+  FakeTarget target({});
+  RunOptions o = quickOptions(1);
+  o.warmupIterations = 3;
+  o.stop.iterations = 50;
+  const RunResult r = run(target, o);
+  EXPECT_EQ(r.stopReason, "iterations");
+  EXPECT_EQ(r.iterations, 50);
+  EXPECT_EQ(r.latency.count, 50);
+  ASSERT_EQ(r.samplesMs.size(), 50u);
+  ASSERT_EQ(r.completionSeconds.size(), 50u);
+  EXPECT_TRUE(std::is_sorted(r.completionSeconds.begin(), r.completionSeconds.end()));
+  // First inference + warm-up + timed, and not one call more.
+  EXPECT_EQ(target.calls(), 1 + 3 + 50);
+  EXPECT_EQ(r.warmupIterationsPerThread, 3);
+  EXPECT_EQ(r.mode, LoopMode::Closed);
+  EXPECT_EQ(r.threads, 1);
+  ASSERT_EQ(r.perThreadThroughput.size(), 1u);
+  EXPECT_DOUBLE_EQ(r.perThreadThroughput[0], r.throughput);
+  EXPECT_NEAR(r.throughput, 50 / r.wallSeconds, 1e-9 * r.throughput);
+  EXPECT_DOUBLE_EQ(r.itemsPerSecond, r.throughput * 4);  // fake batch 4
+  EXPECT_EQ(r.target.engineName, "fake");
+  EXPECT_EQ(r.timedRegion, "a fake call");
+  EXPECT_TRUE(r.error.empty());
+  EXPECT_EQ(target.live(), 0);  // workers released before run() returns
+}
+
+TEST(BenchRunner, SingleSlowCallShowsInP999AndMax) {
+  // 500 timed calls that do nothing but one that sleeps 40 ms. p99.9 is at
+  // position 498.501 of the sorted samples: at least half the slow call.
+  FakeSpec spec;
+  spec.slowWork = 40ms;
+  spec.slowCall = 1 + 2 + 250;  // after the first inference and 2 warm-up calls
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 500;
+  const RunResult r = run(target, o);
+  ASSERT_EQ(r.iterations, 500);
+  EXPECT_GE(r.latency.max, 40.0);
+  EXPECT_GE(r.latency.p999, 20.0);
+  EXPECT_GE(std::count_if(r.samplesMs.begin(), r.samplesMs.end(), [](double ms) { return ms >= 40.0; }), 1);
+}
+
+TEST(BenchRunner, WarmupAndFirstInferenceAreNotCounted) {
+  // The first inference and the warm-up calls sleep 100 ms, timed calls do
+  // nothing: were any of them a sample, max would be >= 100 ms.
+  FakeSpec spec;
+  spec.slowBefore = 1 + 2;
+  spec.slowWork = 100ms;
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 20;
+  const RunResult r = run(target, o);
+  EXPECT_EQ(r.iterations, 20);
+  EXPECT_EQ(target.calls(), 1 + 2 + 20);
+  EXPECT_LT(r.latency.max, 100.0);
+  EXPECT_GE(r.firstInferenceMs, 100.0);  // timed on its own, reported apart
+}
+
+// ------------------------------------------------------------ closed loop, -d
+
+TEST(BenchRunner, DurationNoCallStartsAfterTheDeadline) {
+  FakeSpec spec;
+  spec.work = 7ms;
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.warmupIterations = 1;
+  o.stop.durationSeconds = 0.2;
+  const RunResult r = run(target, o);
+  EXPECT_EQ(r.stopReason, "duration");
+  expectDeadlineRespected(r, 0.2);
+  // Every call the target saw is accounted for: none ran unrecorded.
+  EXPECT_EQ(target.calls(), 1 + 1 + r.iterations);
+  for (double ms : r.samplesMs) EXPECT_GE(ms, 7.0);
+}
+
+// ------------------------------------------------------------ default stop rule
+
+TEST(BenchRunner, DefaultStopRuleNeedsMinIterationsAndMinSeconds) {
+  FakeSpec spec;
+  spec.work = 1ms;
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.stop.minIterations = 30;
+  o.stop.minSeconds = 0.15;
+  const RunResult r = run(target, o);
+  EXPECT_EQ(r.stopReason, "stop rule");
+  EXPECT_GE(r.iterations, 30);
+  EXPECT_GE(r.completionSeconds.back(), 0.15);
+  EXPECT_EQ(target.calls(), 1 + 2 + r.iterations);
+}
+
+TEST(BenchRunner, MaxSecondsCapsTheStopRule) {
+  FakeSpec spec;
+  spec.work = 2ms;
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.stop.minIterations = 1000000;
+  o.stop.minSeconds = 100;
+  o.stop.maxSeconds = 0.15;
+  const RunResult r = run(target, o);
+  EXPECT_EQ(r.stopReason, "max time");
+  expectDeadlineRespected(r, 0.15);
+  ASSERT_FALSE(r.warnings.empty());
+  EXPECT_NE(r.warnings[0].find("max time 0.15 s reached before the stop rule"), std::string::npos)
+      << r.warnings[0];
+}
+
+TEST(BenchRunner, IterationsAndDurationTogetherStopAtTheFirst) {
+  FakeTarget target({});
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 40;
+  o.stop.durationSeconds = 60;
+  const RunResult r = run(target, o);
+  EXPECT_EQ(r.stopReason, "iterations");
+  EXPECT_EQ(r.iterations, 40);
+}
+
+// ------------------------------------------------------------ open loop
+
+TEST(BenchRunner, OpenLoopLatencyCountsFromTheIntendedStart) {
+  // 20 ms calls asked for at 100/s on one worker: request k is due at 10k ms
+  // but cannot start before 20k ms, so its latency is at least 10k + 20 ms
+  // and grows by at least 10 ms a request. A closed-loop measurement (from
+  // the actual start) would say 20 ms throughout.
+  FakeSpec spec;
+  spec.work = 20ms;
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.warmupIterations = 1;
+  o.rate = 100;
+  o.arrival = Arrival::Constant;
+  o.stop.iterations = 25;
+  const RunResult r = run(target, o);
+  EXPECT_EQ(r.mode, LoopMode::Open);
+  EXPECT_EQ(r.arrival, Arrival::Constant);
+  EXPECT_EQ(r.stopReason, "iterations");
+  ASSERT_EQ(r.iterations, 25);
+  for (int k = 0; k < 25; ++k) EXPECT_GE(r.samplesMs[k], 10.0 * k + 20.0 - 1e-6) << "request " << k;
+  for (int k = 1; k < 25; ++k) EXPECT_GE(r.samplesMs[k], r.samplesMs[k - 1] + 10.0 - 1e-6) << "request " << k;
+  EXPECT_GE(r.late, 24);  // all but the first started > 1 ms after they were due
+  EXPECT_EQ(r.missed, 0);
+  EXPECT_DOUBLE_EQ(r.offeredRate, 100);
+  EXPECT_LE(r.achievedRate, 50.0 + 1e-9);  // 25 calls of >= 20 ms each
+  EXPECT_LT(r.achievedRate, r.offeredRate);
+  bool warned = false;
+  for (const std::string& w : r.warnings) warned |= w.find("could not keep up with 100 requests/s") != std::string::npos;
+  EXPECT_TRUE(warned);
+}
+
+TEST(BenchRunner, OpenLoopWaitsForTheIntendedStart) {
+  // Instant calls at 400/s: each request's recorded start is its slot in the
+  // schedule, k / 400 s, and it did not complete before that slot.
+  FakeTarget target({});
+  RunOptions o = quickOptions(1);
+  o.rate = 400;
+  o.arrival = Arrival::Constant;
+  o.stop.iterations = 21;
+  const RunResult r = run(target, o);
+  ASSERT_EQ(r.iterations, 21);
+  const std::vector<double> starts = startsOf(r);
+  for (int k = 0; k < 21; ++k) {
+    EXPECT_NEAR(starts[k], k / 400.0, 1e-6) << "request " << k;
+    EXPECT_GE(r.completionSeconds[k], k / 400.0) << "request " << k;
+  }
+  EXPECT_GE(r.wallSeconds, 20 / 400.0);
+}
+
+TEST(BenchRunner, OpenLoopDurationCountsTheBacklogAsMissed) {
+  // 30 ms calls at 100/s for 0.2 s: 20 requests are due, about 7 can start
+  // before the deadline; the rest are reported, not silently dropped.
+  FakeSpec spec;
+  spec.work = 30ms;
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.warmupIterations = 0;
+  o.rate = 100;
+  o.arrival = Arrival::Constant;
+  o.stop.durationSeconds = 0.2;
+  const RunResult r = run(target, o);
+  EXPECT_EQ(r.stopReason, "duration");
+  expectDeadlineRespected(r, 0.2);
+  EXPECT_EQ(r.iterations + r.missed, 20);
+  EXPECT_LE(r.iterations, 7);  // one call of >= 30 ms at a time, none starting at or after 0.2 s
+  EXPECT_GE(r.missed, 13);
+}
+
+TEST(BenchRunner, ArrivalScheduleIsDeterministicFromTheSeed) {
+  const std::vector<double> constant = arrivalSchedule(Arrival::Constant, 250, 1, 1000);
+  for (std::size_t k = 0; k < constant.size(); ++k) EXPECT_DOUBLE_EQ(constant[k], k / 250.0);
+
+  const std::size_t n = 20000;
+  const std::vector<double> a = arrivalSchedule(Arrival::Poisson, 500, 42, n);
+  EXPECT_EQ(a, arrivalSchedule(Arrival::Poisson, 500, 42, n));
+  EXPECT_NE(a, arrivalSchedule(Arrival::Poisson, 500, 43, n));
+  EXPECT_EQ(a[0], 0.0);
+  EXPECT_TRUE(std::is_sorted(a.begin(), a.end()));
+  // Exponential gaps: mean 1 / rate, and P(gap > mean) = e^-1. Computed, not
+  // timed: for this seed the result is fixed; the bounds are 10 sigma wide.
+  const double meanGap = a.back() / static_cast<double>(n - 1);
+  EXPECT_NEAR(meanGap, 1.0 / 500, 0.07 * (1.0 / 500));
+  int64_t longer = 0;
+  for (std::size_t k = 1; k < n; ++k) longer += (a[k] - a[k - 1]) > 1.0 / 500;
+  EXPECT_NEAR(static_cast<double>(longer) / static_cast<double>(n - 1), std::exp(-1.0), 0.035);
+
+  test::expectError([] { arrivalSchedule(Arrival::Poisson, 0, 1, 3); }, ErrorCode::InvalidArgument,
+                    {"rate > 0", "got 0"});
+}
+
+// ------------------------------------------------------------ failures
+
+TEST(BenchRunner, FailureInTheTimedRegionEndsTheRunAsFailed) {
+  FakeSpec spec;
+  spec.throwAt = 1 + 2 + 10;  // the 11th timed call
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 100;
+  const RunResult r = run(target, o);  // does not throw: the samples so far are kept
+  EXPECT_EQ(r.stopReason, "failed");
+  EXPECT_EQ(r.iterations, 10);
+  EXPECT_NE(r.error.find("fake failure at call 13"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("timed region"), std::string::npos) << r.error;
+  EXPECT_EQ(target.calls(), 1 + 2 + 11);  // nothing after the failure
+  EXPECT_EQ(target.live(), 0);
+}
+
+TEST(BenchRunner, FailureInWarmupThrows) {
+  FakeSpec spec;
+  spec.throwAt = 2;  // the second warm-up call
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.warmupIterations = 5;
+  o.stop.iterations = 10;
+  test::expectError([&] { run(target, o); }, ErrorCode::EngineFailure,
+                    {"warm-up failed on thread 0 of 1", "fake failure at call 2"});
+  EXPECT_EQ(target.calls(), 3);
+  EXPECT_EQ(target.live(), 0);
+}
+
+TEST(BenchRunner, FailureInFirstInferenceThrowsEvenForNonPolyinferExceptions) {
+  FakeSpec spec;
+  spec.throwAt = 0;
+  spec.throwStd = true;
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 10;
+  test::expectError([&] { run(target, o); }, ErrorCode::EngineFailure,
+                    {"the first inference failed", "fake std failure at call 0"});
+}
+
+TEST(BenchRunner, WorkerCreationFailureThrowsWithItsCode) {
+  FakeSpec spec;
+  spec.newWorkerThrows = true;
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 10;
+  test::expectError([&] { run(target, o); }, ErrorCode::ResourceExhausted,
+                    {"creating its target worker", "no worker for you"});
+  EXPECT_EQ(target.calls(), 0);
+}
+
+// ------------------------------------------------------------ reporting
+
+TEST(BenchRunner, ProgressComesFromTheCallingThreadAndEndsComplete) {
+  FakeSpec spec;
+  spec.work = 1ms;
+  FakeTarget target(spec);
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 30;
+  std::vector<Progress> seen;
+  std::set<std::thread::id> threads;
+  o.onProgress = [&](const Progress& p) {
+    seen.push_back(p);
+    threads.insert(std::this_thread::get_id());
+  };
+  run(target, o);
+  ASSERT_GE(seen.size(), 3u);  // warm-up start, timed start, end
+  EXPECT_EQ(threads, std::set<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_EQ(seen.front().phase, "warmup");
+  EXPECT_EQ(seen.back().phase, "timed");
+  EXPECT_EQ(seen.back().iterations, 30);
+  EXPECT_DOUBLE_EQ(seen.back().fraction, 1.0);
+  for (const Progress& p : seen) {
+    EXPECT_GE(p.fraction, 0.0);
+    EXPECT_LE(p.fraction, 1.0);
+  }
+}
+
+TEST(BenchRunner, StabilityWindowsPartitionTheSamples) {
+  FakeTarget target({});
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 300;
+  o.windows = 6;
+  const RunResult r = run(target, o);
+  ASSERT_EQ(r.windows.size(), 6u);
+  int64_t total = 0;
+  for (std::size_t i = 0; i < r.windows.size(); ++i) {
+    const Window& w = r.windows[i];
+    total += w.iterations;
+    EXPECT_NEAR(w.endSeconds - w.startSeconds, r.wallSeconds / 6, 1e-9);
+    if (i > 0) {
+      EXPECT_NEAR(w.startSeconds, r.windows[i - 1].endSeconds, 1e-9);
+    }
+    EXPECT_NEAR(w.throughput, w.iterations / (r.wallSeconds / 6), 1e-6 * std::max(1.0, w.throughput));
+  }
+  EXPECT_EQ(total, 300);
+  EXPECT_NEAR(r.windows.back().endSeconds, r.completionSeconds.back(), 1e-9);
+  EXPECT_EQ(r.stable, r.throughputSpreadPct <= 10 && r.p50SpreadPct <= 10);
+  EXPECT_DOUBLE_EQ(r.stabilityTolerancePct, 10);
+}
+
+TEST(BenchRunner, TooFewSamplesAreNeverCalledStable) {
+  FakeTarget target({});
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 20;  // < 10 per window x 5 windows
+  const RunResult r = run(target, o);
+  EXPECT_FALSE(r.stable);
+  bool warned = false;
+  for (const std::string& w : r.warnings) warned |= w.find("stability not assessed: 20 timed iterations") != std::string::npos;
+  EXPECT_TRUE(warned);
+}
+
+TEST(BenchRunner, ResourcesFromTheSamplerAndGetrusage) {
+  FakeSpec spec;
+  spec.work = 500us;
+  spec.spin = true;
+  FakeTarget target(spec);
+  ResourceSampler sampler(std::chrono::milliseconds(5));
+  RunOptions o = quickOptions(1);
+  o.usableCores = 1;
+  o.stop.iterations = 100;
+  const RunResult r = run(target, o, &sampler);
+  EXPECT_GT(r.rssBaseMiB, 0);
+  EXPECT_GT(r.rssAfterLoadMiB, 0);
+  EXPECT_GE(r.rssPeakMiB, r.rssSteadyMiB);
+  EXPECT_GE(r.rssPeakMiB, r.rssAfterLoadMiB);
+  std::set<std::string> phases;
+  for (const MemorySample& m : r.rss) phases.insert(m.phase);
+  // The sampler's own first sample ("load"), and one at each boundary.
+  EXPECT_EQ(phases, (std::set<std::string>{"load", "warmup", "timed", "done"}));
+  for (std::size_t i = 1; i < r.rss.size(); ++i) EXPECT_GE(r.rss[i].seconds, r.rss[i - 1].seconds);
+  EXPECT_GT(r.cpuSeconds, 0);
+  EXPECT_NEAR(r.cpuUtil, r.cpuSeconds / r.wallSeconds, 1e-12);
+}
+
+TEST(BenchRunner, WithoutASamplerRssIsReadAtTheBoundaries) {
+  FakeTarget target({});
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 10;
+  const RunResult r = run(target, o);
+  ASSERT_EQ(r.rss.size(), 4u);
+  EXPECT_EQ(r.rss[2].phase, "timed");
+  EXPECT_DOUBLE_EQ(r.rssSteadyMiB, r.rss[3].rssMiB);
+  EXPECT_GT(r.rssPeakMiB, 0);
+}
+
+TEST(BenchRunner, SamplerTagsPhasesAndReadsRss) {
+  ResourceSampler sampler(std::chrono::milliseconds(1));
+  EXPECT_GT(ResourceSampler::rssMiB(), 1.0);
+  const double cpu0 = ResourceSampler::processCpuSeconds();
+  sampler.setPhase("warmup");
+  sampler.setPhase("timed");
+  const std::vector<MemorySample> s = sampler.samples();
+  ASSERT_GE(s.size(), 3u);
+  EXPECT_EQ(s.front().phase, "load");
+  EXPECT_EQ(s.back().phase, "timed");
+  EXPECT_GE(ResourceSampler::processCpuSeconds(), cpu0);
+}
+
+// ------------------------------------------------------------ the in-process target
+
+TEST(BenchRunner, ModelTargetOnTheTinyMlp) {
+  const std::vector<std::string> engines = test::builtEngines();
+  if (engines.empty()) GTEST_SKIP() << "no engine plugin built";
+  const test::Reference ref = test::loadReference("mlp");
+  for (const std::string& engine : engines) {
+    SCOPED_TRACE(engine);
+    Criteria criteria;
+    criteria.modelPath = test::modelFile("mlp", test::modelFileFor(engine));
+    criteria.engine = engine;
+    std::shared_ptr<const Model> model = Model::load(criteria);
+    std::unique_ptr<Target> target =
+        makeModelTarget(model, ref.inputs, {{"threads", "1", "benchmark", "-t"}});
+    const TargetInfo info = target->info();
+    EXPECT_EQ(info.engineName, engine);
+    EXPECT_EQ(info.engineVersion, model->engineVersion());
+    EXPECT_FALSE(info.engineVersion.empty());
+    EXPECT_EQ(info.model, model->modelPath().string());
+    EXPECT_EQ(info.device, "cpu");
+    ASSERT_EQ(info.config.size(), model->config().size() + 1);
+    for (const ConfigValue& c : info.config)
+      EXPECT_TRUE(std::set<std::string>({"explicit", "environment", "default", "engine", "benchmark"}).count(c.source))
+          << c.key << " from " << c.source;
+    EXPECT_EQ(info.config.front().key, "engine");
+    EXPECT_EQ(info.config.front().source, "explicit");  // criteria.engine was given
+    EXPECT_EQ(info.config.back().key, "threads");
+    const Tensor& x = ref.inputs[0].tensor;
+    EXPECT_EQ(info.batch, x.rank() >= 2 ? x.shape()[0] : 1);
+    ASSERT_EQ(info.inputs.size(), ref.inputs.size());
+    EXPECT_NE(info.inputs[0].find(x.describe()), std::string::npos) << info.inputs[0];
+    EXPECT_NE(target->timedRegion().find("Predictor::predict"), std::string::npos);
+
+    // The worker computes what the model computes.
+    const Tensors out = target->newWorker()->inferWithOutputs();
+    ASSERT_EQ(out.size(), ref.outputs.size());
+    test::expectAllClose(out[0].tensor, ref.outputs[0].tensor, 1e-4, 1e-4, engine);
+
+    RunOptions o = quickOptions(1);
+    o.stop.iterations = 30;
+    const RunResult r = run(*target, o);
+    EXPECT_EQ(r.stopReason, "iterations") << r.error;
+    EXPECT_EQ(r.iterations, 30);
+    EXPECT_EQ(r.target.engineName, engine);
+    EXPECT_GT(r.latency.p50, 0);
+  }
+}
+
+TEST(BenchRunner, ModelTargetRejectsANullModel) {
+  test::expectError([] { makeModelTarget(nullptr, {}); }, ErrorCode::InvalidArgument,
+                    {"expected a loaded model", "got null"});
+}
+
+}  // namespace
+}  // namespace polyinfer::bench
