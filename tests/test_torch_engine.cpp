@@ -332,9 +332,14 @@ TEST(TorchEngine, EveryKnobIsReportedInConfig) {
   const ConfigEntry graphDefault = configEntry(*defaults, "graph_optimizer");
   EXPECT_EQ(graphDefault.value, "true");
   EXPECT_EQ(graphDefault.source, ValueSource::Default);
+  // On by default on the CPU (see torch_engine.cpp: 1x1 convolutions at one
+  // intra-op thread), with the reason and the conversions it made.
   const ConfigEntry mkldnnDefault = configEntry(*defaults, "use_mkldnn");
-  EXPECT_EQ(mkldnnDefault.value, "false");
+  EXPECT_EQ(mkldnnDefault.value, "true");
   EXPECT_EQ(mkldnnDefault.source, ValueSource::Default);
+  EXPECT_NE(mkldnnDefault.detail.find("on for cpu"), std::string::npos) << mkldnnDefault.detail;
+  EXPECT_NE(mkldnnDefault.detail.find("optimize_for_inference"), std::string::npos)
+      << mkldnnDefault.detail;
   EXPECT_EQ(configEntry(*defaults, "cudnn_benchmark").value, "false");
 }
 
