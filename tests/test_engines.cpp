@@ -270,7 +270,8 @@ TEST(Profile, EnginesWithAProfilerReportOperators) {
     // The mlp's matrix products appear, called a multiple of 3 times.
     const auto matmul = std::find_if(profile.operators.begin(), profile.operators.end(), [](const OperatorStat& op) {
       return op.opType == "Gemm" || op.opType == "MatMul" || op.opType == "FusedGemm" ||
-             op.opType == "aten::addmm" || op.opType == "aten::linear";
+             op.opType == "aten::addmm" || op.opType == "aten::linear" || op.opType == "aten::mm" ||
+             op.opType == "aten::matmul";  // aten::mm: the frozen graph (use_mkldnn, default on cpu)
     });
     ASSERT_NE(matmul, profile.operators.end());
     EXPECT_EQ(matmul->calls % 3, 0);
