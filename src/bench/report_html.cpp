@@ -297,8 +297,10 @@ std::string latencySection(const BenchReport& report) {
   if (!(hi > 0))
     return s + R"(<p class="note">No latency samples were recorded.</p></section>)"
                "\n";
-  s += R"(<p class="note">Every timed sample of every thread, log-scale bins, one panel per run )"
-       R"(on a shared axis. Dashed lines: p50, p99 and p99.9.</p>)"
+  s += R"(<p class="note">Timed samples of every thread, log-scale bins, one panel per run )"
+       R"(on a shared axis (a run made in a child process, as in comparisons, sweeps and tunes, )"
+       R"(brings at most 20,000 evenly spaced samples; its percentiles come from all of them). )"
+       R"(Dashed lines: p50, p99 and p99.9.</p>)"
        "\n";
   const bool wide = report.runs.size() == 1;
   const bool many = report.runs.size() > 6;

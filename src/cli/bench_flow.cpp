@@ -332,6 +332,7 @@ std::vector<std::string> childArgs(const BenchArgs& args, const RunSpec& spec,
                      "--seed", std::to_string(args.seed), "--random", args.distribution,
                      "--int-range", args.intRange, "--quiet", "--child-result", resultFile.string()});
   if (args.rate > 0) a.insert(a.end(), {"--rate", fmt::format("{}", args.rate), "--arrival", args.arrival});
+  if (args.jsonSamples) a.push_back("--json-samples");
   return a;
 }
 
@@ -410,6 +411,21 @@ SingleOutcome runChild(const BenchArgs& args, const RunSpec& spec, const fs::pat
   return outcome;
 }
 
+/// Keeps every k-th sample so that at most `limit` remain: enough for the
+/// plots. The statistics were computed from all samples before.
+void thinSamples(RunResult& r, std::size_t limit) {
+  const std::size_t n = r.samplesMs.size();
+  if (n <= limit || r.completionSeconds.size() != n) return;
+  const std::size_t stride = (n + limit - 1) / limit;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < n; i += stride, ++kept) {
+    r.samplesMs[kept] = r.samplesMs[i];
+    r.completionSeconds[kept] = r.completionSeconds[i];
+  }
+  r.samplesMs.resize(kept);
+  r.completionSeconds.resize(kept);
+}
+
 /// --child-result: run one configuration, write its result (and outputs).
 int childMain(const BenchArgs& args, const std::string& commandLineText) {
   BenchReport report;
@@ -431,6 +447,9 @@ int childMain(const BenchArgs& args, const std::string& commandLineText) {
     outcome.result.error = e.what();
     code = exitCodeFor(e.code());
   }
+  // The parent needs the samples only for its plots, unless its own JSON is
+  // to hold them all (--json-samples): a fast model makes millions.
+  if (!args.jsonSamples) thinSamples(outcome.result, 20000);
   report.runs.push_back(outcome.result);
   bench::writeJson(args.childResult, report, /*withSamples=*/true);
   const fs::path outputs = fs::path(args.childResult + ".outputs");
