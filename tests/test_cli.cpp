@@ -553,5 +553,26 @@ TEST_F(CliTest, BenchBadUsageExits2WithOneLine) {
   EXPECT_THAT(r.err, HasSubstr("abc"));
 }
 
+TEST_F(CliTest, BenchProfilesAfterTheRunOrSaysTheEngineCannot) {
+  const fs::path profileJson = dir_ / "profile.json";
+  RunResult r = run({"bench", "-u", modelFor("onnxruntime", "mlp"), "-c", "20", "-w", "1",
+                     "--profile", "3", "--profile-json", profileJson.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("profile: 3 runs with onnxruntime's profiler"));
+  EXPECT_TRUE(fs::exists(profileJson));
+  expectOneErrorLine(run({"bench", "-e", "onnxruntime,onnxruntime", "-u", modelFor("onnxruntime", "mlp"),
+                          "--profile", "-c", "5"}),
+                     2);
+  if (!hasEngine("opencv")) return;
+  // OpenCV cannot profile: the benchmark's results still stand, then exit 1 saying why.
+  const fs::path json = dir_ / "cv.json";
+  r = run({"bench", "-e", "opencv", "-u", test::modelFile("mlp", "model.onnx").string(), "-c", "5",
+           "-w", "1", "--profile", "--json", json.string()});
+  expectOneErrorLine(r, 1);
+  EXPECT_THAT(r.err, HasSubstr("cannot report per-operator times"));
+  EXPECT_THAT(r.out, HasSubstr("throughput"));
+  EXPECT_EQ(readJsonFile(json)["iterations"], 5);
+}
+
 }  // namespace
 }  // namespace polyinfer

@@ -195,6 +195,19 @@ CLI::App* addBenchCommand(CLI::App& app, BenchArgs& args) {
   cmd->add_option("--int-range", args.intRange, "Random integers are uniform in [LOW, HIGH).")
       ->capture_default_str()
       ->type_name("LOW,HIGH");
+  CLI::Option* profile =
+      cmd->add_option("--profile", args.profile,
+                      "After the timed run, N more calls with the engine's profiler on (one "
+                      "worker, not timed): the operators by time. One engine, no sweep or tune. "
+                      "N defaults to 10 when the flag has no value.")
+          ->expected(0, 1)
+          ->default_str("10")
+          ->check(CLI::PositiveNumber)
+          ->type_name("N");
+  cmd->add_option("--profile-json", args.profileJson,
+                  "With --profile: write the operator table and the engine's raw trace to FILE.")
+      ->needs(profile)
+      ->type_name("FILE");
   // Internal: how a plan runs each configuration in a fresh process.
   cmd->add_option("--child-result", args.childResult)->group("");
   cmd->footer(kFooter);

@@ -29,6 +29,7 @@
 #include "polyinfer/polyinfer.hpp"
 #include "polyinfer/tensor_io.hpp"
 #include "polyinfer/version.hpp"
+#include "predict_report.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "target.hpp"
@@ -225,6 +226,8 @@ class ProgressLine {
 struct SingleOutcome {
   RunResult result;
   Tensors outputs;  ///< of one call on the inputs (for parity across engines)
+  std::optional<OperatorProfile> profile;  ///< --profile
+  std::optional<Error> profileError;       ///< --profile failed (the run's results stand)
 };
 
 /// Loads, prepares and runs one configuration in this process.
@@ -304,6 +307,14 @@ SingleOutcome runSingle(const BenchArgs& args, const RunSpec& spec, bool progres
   r.rssPeakMiB = std::max({r.rssPeakMiB, rssBase, rssAfterLoad});
   if (r.label.empty()) r.label = model->engineName();
   if (r.stopReason != "failed") outcome.outputs = target->newWorker()->inferWithOutputs();
+  // After the timed run: the profiler slows calls down.
+  if (args.profile > 0 && r.stopReason != "failed") {
+    try {
+      outcome.profile = model->newPredictor().profile(inputs, args.profile);
+    } catch (const Error& e) {
+      outcome.profileError = e;
+    }
+  }
   return outcome;
 }
 
@@ -736,6 +747,10 @@ int benchMain(const BenchArgs& args, int argc, char** argv) {
   if (!args.childResult.empty()) return childMain(args, line);
   if (args.maxP99 > 0 && !args.tune)
     throw Error(ErrorCode::InvalidArgument, "--max-p99 needs --tune");
+  if (args.profile > 0 && (args.engines.size() > 1 || !args.sweep.empty() || args.tune))
+    throw Error(ErrorCode::InvalidArgument,
+                "--profile profiles a single run: one engine, no --sweep or --tune (profile each "
+                "engine on its own, or with `polyinfer predict --profile`)");
   if (args.tune && args.rate > 0)
     throw Error(ErrorCode::InvalidArgument, "--tune searches closed-loop throughput; drop --rate");
 
@@ -748,6 +763,8 @@ int benchMain(const BenchArgs& args, int argc, char** argv) {
   BenchArgs effective = args;
   if (args.tune && !args.minSecondsGiven) effective.minSeconds = 3;
   const bool plan = args.engines.size() > 1 || !args.sweep.empty() || args.tune;
+  std::optional<OperatorProfile> profile;
+  std::optional<Error> profileError;
   ProgressLine progress(!args.quiet && isatty(STDOUT_FILENO));
   int code = kExitOk;
   if (plan) {
@@ -759,11 +776,24 @@ int benchMain(const BenchArgs& args, int argc, char** argv) {
     spec.threads = resolveThreads(args.threads);
     spec.batch = args.batch;
     report.kind = BenchReport::Kind::Single;
-    RunResult result = runSingle(effective, spec, !args.quiet && isatty(STDOUT_FILENO)).result;
-    if (result.stopReason == "failed") code = kExitFailure;
-    report.runs.push_back(std::move(result));
+    SingleOutcome outcome = runSingle(effective, spec, !args.quiet && isatty(STDOUT_FILENO));
+    if (outcome.result.stopReason == "failed") code = kExitFailure;
+    report.runs.push_back(std::move(outcome.result));
+    profile = std::move(outcome.profile);
+    profileError = std::move(outcome.profileError);
   }
   writeReports(args, report);
+  if (profile) {
+    if (!args.quiet) {
+      std::cout << "\n";
+      printProfile(*profile, std::cout);
+    }
+    if (!args.profileJson.empty()) writeProfileJson(*profile, args.profileJson);
+  }
+  if (profileError) {
+    printError(std::string("--profile: ") + profileError->what());
+    if (code == kExitOk) code = exitCodeFor(profileError->code());
+  }
   for (const RunResult& r : report.runs)
     if (r.stopReason == "failed") printError(r.label + ": " + r.error);
   return code;

@@ -80,6 +80,8 @@ struct BenchArgs {
   uint64_t seed = 0;
   std::string distribution = "normal";
   std::string intRange = "0,10";
+  int profile = 0;           ///< --profile N: profiled calls after the run (single runs)
+  std::string profileJson;   ///< --profile-json FILE
   std::string childResult;  ///< hidden: run one configuration, write its result here
 };
 
