@@ -471,5 +471,27 @@ TEST(BenchRunner, ModelTargetRejectsANullModel) {
                     {"expected a loaded model", "got null"});
 }
 
+// The latency samples the benchmark keeps are part of the process's RSS: a
+// fast target makes them a visible share, and the result says so.
+TEST(BenchRunner, SaysWhenItsOwnSamplesAreAVisiblePartOfTheRss) {
+  FakeTarget target({});
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 300000;  // 16 bytes each: ~4.6 MiB
+  const RunResult big = run(target, o);
+  ASSERT_EQ(big.iterations, 300000);
+  const auto mentionsSamples = [](const RunResult& r) {
+    return std::any_of(r.warnings.begin(), r.warnings.end(), [](const std::string& w) {
+      return w.find("latency samples the benchmark keeps") != std::string::npos;
+    });
+  };
+  // Only when they are 5% or more of the steady RSS (this test process's
+  // RSS is well under 90 MiB).
+  if (big.rssSteadyMiB < 90) {
+    EXPECT_TRUE(mentionsSamples(big)) << "steady RSS " << big.rssSteadyMiB;
+  }
+  o.stop.iterations = 1000;  // 16 KB: never worth a warning
+  EXPECT_FALSE(mentionsSamples(run(target, o)));
+}
+
 }  // namespace
 }  // namespace polyinfer::bench

@@ -75,7 +75,7 @@ struct RunResult {
   // ---- resources
   double rssBaseMiB = 0;       ///< before the model load (or at run start)
   double rssAfterLoadMiB = 0;  ///< after load, before the first call
-  double rssPeakMiB = 0;       ///< highest sample over the whole run
+  double rssPeakMiB = 0;       ///< highest sample up to the end of the timed region
   double rssSteadyMiB = 0;     ///< median of the samples in the timed region
   std::vector<MemorySample> rss;
   double cpuSeconds = 0;  ///< process CPU time (user + system) over the timed region
