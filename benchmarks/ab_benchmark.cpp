@@ -21,7 +21,6 @@
 // waiting for work (ONNX Runtime's intraOpAllowSpinning) burn between calls.
 #include <CLI/CLI.hpp>
 
-#include <sys/resource.h>
 
 #include <cmath>
 #include <cstdio>
@@ -34,6 +33,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "runner.hpp"
 #include "polyinfer/polyinfer.hpp"
 #include "polyinfer/tensor_io.hpp"
 
@@ -62,13 +62,6 @@ struct Settings {
   double gapSeconds = 3;
 };
 
-double processCpuSeconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 struct IdleCpu {
   double spacedCores = 0;  ///< CPU seconds per wall second with spaced calls
   double idleCores = 0;    ///< ... in the second after the last call
@@ -80,7 +73,7 @@ IdleCpu measureIdleCpu(polyinfer::Predictor& p, const Tensors& inputs, double ga
                        double seconds) {
   IdleCpu result;
   std::vector<double> calls;
-  const double cpuStart = processCpuSeconds();
+  const double cpuStart = polyinfer::bench::ResourceSampler::processCpuSeconds();
   const Clock::time_point start = Clock::now();
   while (secondsSince(start) < seconds) {
     const Clock::time_point call = Clock::now();
@@ -88,12 +81,12 @@ IdleCpu measureIdleCpu(polyinfer::Predictor& p, const Tensors& inputs, double ga
     calls.push_back(secondsSince(call) * 1e3);
     std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(gapMillis));
   }
-  result.spacedCores = (processCpuSeconds() - cpuStart) / secondsSince(start);
+  result.spacedCores = (polyinfer::bench::ResourceSampler::processCpuSeconds() - cpuStart) / secondsSince(start);
   result.medianCallMs = quantile(calls, 0.5);
-  const double cpuIdle = processCpuSeconds();
+  const double cpuIdle = polyinfer::bench::ResourceSampler::processCpuSeconds();
   const Clock::time_point idle = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  result.idleCores = (processCpuSeconds() - cpuIdle) / secondsSince(idle);
+  result.idleCores = (polyinfer::bench::ResourceSampler::processCpuSeconds() - cpuIdle) / secondsSince(idle);
   return result;
 }
 
@@ -360,10 +353,5 @@ int run(int argc, char** argv) {
 }  // namespace polyinfer_bench
 
 int main(int argc, char** argv) {
-  try {
-    return polyinfer_bench::run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "polyinfer_ab_benchmark: error: %s\n", e.what());
-    return 1;
-  }
+  return polyinfer_bench::runReportingErrors("polyinfer_ab_benchmark", [&] { return polyinfer_bench::run(argc, argv); });
 }

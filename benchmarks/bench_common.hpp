@@ -5,9 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <exception>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "polyinfer/error.hpp"
 
 namespace polyinfer_bench {
 
@@ -45,6 +49,21 @@ inline std::string loadAverage() {
   std::string one, five, fifteen;
   if (!(in >> one >> five >> fifteen)) return "unknown";
   return one + " " + five + " " + fifteen;
+}
+
+/// main() of a benchmark program: runs `body`, and reports an exception as
+/// one line on stderr ("<program>: error: <Code>: <message>") with exit 1.
+template <typename Body>
+int runReportingErrors(const char* program, Body&& body) {
+  try {
+    return body();
+  } catch (const polyinfer::Error& e) {
+    std::fprintf(stderr, "%s: error: %s: %s\n", program,
+                 std::string(polyinfer::toString(e.code())).c_str(), e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s\n", program, e.what());
+  }
+  return 1;
 }
 
 }  // namespace polyinfer_bench

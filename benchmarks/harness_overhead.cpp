@@ -235,13 +235,5 @@ int run(int argc, char** argv) {
 }  // namespace polyinfer_bench
 
 int main(int argc, char** argv) {
-  try {
-    return polyinfer_bench::run(argc, argv);
-  } catch (const polyinfer::Error& e) {
-    std::fprintf(stderr, "harness overhead: %s: %s\n", std::string(polyinfer::toString(e.code())).c_str(),
-                 e.what());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "harness overhead: %s\n", e.what());
-  }
-  return 1;
+  return polyinfer_bench::runReportingErrors("polyinfer_harness_overhead", [&] { return polyinfer_bench::run(argc, argv); });
 }

@@ -608,13 +608,5 @@ int run(int argc, char** argv) {
 }  // namespace polyinfer_bench
 
 int main(int argc, char** argv) {
-  try {
-    return polyinfer_bench::run(argc, argv);
-  } catch (const polyinfer::Error& e) {
-    std::fprintf(stderr, "overhead benchmark: %s: %s\n",
-                 std::string(polyinfer::toString(e.code())).c_str(), e.what());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "overhead benchmark: %s\n", e.what());
-  }
-  return 1;
+  return polyinfer_bench::runReportingErrors("polyinfer_overhead_benchmark", [&] { return polyinfer_bench::run(argc, argv); });
 }

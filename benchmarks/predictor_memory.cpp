@@ -10,28 +10,19 @@
 // memory does not hide the next one's growth.
 #include <CLI/CLI.hpp>
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "bench_common.hpp"
+#include "runner.hpp"
 #include "polyinfer/polyinfer.hpp"
 #include "polyinfer/tensor_io.hpp"
 
 namespace polyinfer_bench {
 namespace {
-
-double residentMiB() {
-  std::ifstream in("/proc/self/statm");
-  long size = 0, resident = 0;
-  in >> size >> resident;
-  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1 << 20);
-}
 
 int run(int argc, char** argv) {
   std::string model, engine, input;
@@ -60,10 +51,10 @@ int run(int argc, char** argv) {
   polyinfer::Options engineOptions;
   for (const std::string& kv : options) engineOptions.merge(polyinfer::Options::parse(kv));
 
-  const double base = residentMiB();
+  const double base = polyinfer::bench::ResourceSampler::rssMiB();
   const auto loaded = polyinfer::Model::load(polyinfer::Criteria{
       .modelPath = model, .engine = engine, .options = engineOptions, .workers = predictors});
-  const double afterLoad = residentMiB();
+  const double afterLoad = polyinfer::bench::ResourceSampler::rssMiB();
   std::printf("%s %s, model %s (file %.1f MiB)\n", loaded->engineName().c_str(),
               loaded->engineVersion().c_str(), model.c_str(),
               std::filesystem::is_regular_file(model)
@@ -76,7 +67,7 @@ int run(int argc, char** argv) {
   for (int i = 0; i < predictors; ++i) {
     kept.push_back(loaded->newPredictor());
     kept.back().predict(inputs);
-    after.push_back(residentMiB());
+    after.push_back(polyinfer::bench::ResourceSampler::rssMiB());
     std::printf("  predictor %2d created + 1 call: %.1f MiB (+%.1f)\n", i + 1, after.back(),
                 after.back() - (i == 0 ? afterLoad : after[i - 1]));
   }
@@ -93,10 +84,5 @@ int run(int argc, char** argv) {
 }  // namespace polyinfer_bench
 
 int main(int argc, char** argv) {
-  try {
-    return polyinfer_bench::run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "polyinfer_predictor_memory: error: %s\n", e.what());
-    return 1;
-  }
+  return polyinfer_bench::runReportingErrors("polyinfer_predictor_memory", [&] { return polyinfer_bench::run(argc, argv); });
 }

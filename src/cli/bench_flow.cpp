@@ -23,6 +23,7 @@
 
 #include <fmt/format.h>
 
+#include "compare.hpp"
 #include "exit_codes.hpp"
 #include "input_spec.hpp"
 #include "model_inputs.hpp"
@@ -33,6 +34,7 @@
 #include "report.hpp"
 #include "runner.hpp"
 #include "target.hpp"
+#include "tensor_values.hpp"
 
 extern char** environ;
 
@@ -472,7 +474,7 @@ int childMain(const BenchArgs& args, const std::string& commandLineText) {
 }
 
 /// Largest |a - b| over the outputs both have (by position), or nullopt when
-/// they cannot be compared (count, shape or dtype differ).
+/// they cannot be compared (count, shape or dtype differ; not numeric).
 std::optional<double> maxAbsDiff(const Tensors& a, const Tensors& b, std::string& why) {
   if (a.size() != b.size() || a.empty()) {
     why = fmt::format("{} outputs vs {}", b.size(), a.size());
@@ -480,29 +482,16 @@ std::optional<double> maxAbsDiff(const Tensors& a, const Tensors& b, std::string
   }
   double worst = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    const Tensor& x = a[i].tensor;
-    const Tensor& y = b[i].tensor;
-    if (x.shape() != y.shape() || x.dtype() != y.dtype()) {
-      why = fmt::format("output {}: {} vs {}", i, y.describe(), x.describe());
+    if (!isNumeric(a[i].tensor.dtype())) {
+      why = fmt::format("output {}: dtype {} not compared", i, toString(a[i].tensor.dtype()));
       return std::nullopt;
     }
-    auto values = [](const Tensor& t, std::size_t k) -> double {
-      switch (t.dtype()) {
-        case DataType::Float32: return t.data<float>()[k];
-        case DataType::Float64: return t.data<double>()[k];
-        case DataType::Int64: return static_cast<double>(t.data<int64_t>()[k]);
-        case DataType::Int32: return t.data<int32_t>()[k];
-        default: return std::nan("");
-      }
-    };
-    for (std::size_t k = 0; k < static_cast<std::size_t>(x.elementCount()); ++k) {
-      const double d = std::fabs(values(x, k) - values(y, k));
-      if (std::isnan(d)) {
-        why = fmt::format("output {}: dtype {} not compared", i, toString(x.dtype()));
-        return std::nullopt;
-      }
-      worst = std::max(worst, d);
+    const Comparison c = compareTensors(b[i].tensor, a[i].tensor, Tolerance{});
+    if (!c.structuralMismatch.empty()) {
+      why = fmt::format("output {}: {}", i, c.structuralMismatch);
+      return std::nullopt;
     }
+    worst = std::max(worst, c.maxAbsDiff);
   }
   return worst;
 }
