@@ -3,10 +3,12 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "polyinfer/dtype.hpp"
+#include "polyinfer/engine_info.hpp"
 #include "polyinfer/options.hpp"
 #include "polyinfer/profile.hpp"
 #include "polyinfer/tensor.hpp"
@@ -18,14 +20,17 @@ class Registry;
 namespace plugin {
 class EngineModel;
 class EnginePredictor;
+class NativeInstance;
 }  // namespace plugin
 
 /// What to load and how it will be used.
 struct Criteria {
-  /// A model file, or a directory holding exactly one model file.
+  /// A model file (or any file of a multi-file model), a directory that is a
+  /// model (a SavedModel), or a directory holding exactly one model.
   std::filesystem::path modelPath{};
-  /// Engine name ("torch", "onnxruntime"); empty: chosen from the model format
-  /// (.onnx -> onnxruntime, TorchScript -> torch).
+  /// Engine name ("torch", "onnxruntime"); empty: chosen from the model
+  /// format, by asking the engine plugins which formats they read
+  /// (Registry::resolve; `polyinfer info` lists them).
   std::string engine{};
   /// "cpu", or "gpu0", "gpu1"... where the engine build supports it.
   std::string device = "cpu";
@@ -34,6 +39,14 @@ struct Criteria {
   /// Number of threads that will each own a Predictor; thread defaults are
   /// computed from it so that workers x intra-op threads <= usable cores.
   int workers = 1;
+  /// Threads one call may use inside the engine (intra-op), on every engine
+  /// alike (each maps it to its own knob); 0: computed, max(1, cores /
+  /// workers). An engine option for the same knob may also be given, but only
+  /// with the same value.
+  int intraOpThreads = 0;
+  /// Threads for running independent operators in parallel (inter-op); 0:
+  /// computed (1). An engine that has no such pool reports 1 in config().
+  int interOpThreads = 0;
 };
 
 /// Name, element type and shape of a model input or output. dtype Undefined
@@ -100,7 +113,10 @@ class Model : public std::enable_shared_from_this<Model> {
 
   const std::string& engineName() const noexcept { return engineName_; }
   const std::string& engineVersion() const noexcept { return engineVersion_; }
-  const std::filesystem::path& modelPath() const noexcept { return modelPath_; }
+  /// The model's main file, or its directory for a directory format.
+  const std::filesystem::path& modelPath() const noexcept { return location_.path; }
+  /// Where the model was found: main file or directory, format, companions.
+  const ModelLocation& location() const noexcept { return location_; }
   const std::vector<TensorInfo>& inputs() const noexcept { return inputs_; }
   const std::vector<TensorInfo>& outputs() const noexcept { return outputs_; }
   /// Effective settings with their sources (threads, optimisation, device...).
@@ -115,11 +131,16 @@ class Model : public std::enable_shared_from_this<Model> {
   friend class Predictor;
   std::string engineName_;
   std::string engineVersion_;
-  std::filesystem::path modelPath_;
+  ModelLocation location_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   std::vector<ConfigEntry> config_;
   std::shared_ptr<plugin::EngineModel> impl_;
+  /// Non-re-entrant engines: each predictor gets its own native instance;
+  /// the one built at load (to check the model) waits here for the first.
+  bool reentrant_ = true;
+  mutable std::mutex spareMutex_;
+  mutable std::unique_ptr<plugin::NativeInstance> spare_;
 };
 
 }  // namespace polyinfer

@@ -1,7 +1,10 @@
-// The engine plugin interface (SPI). Only engine plugins include this.
+// The engine plugin interface (SPI). Only engine plugins include this (and
+// plugin_kit.hpp, the helpers every plugin uses); users never need it.
 //
-// A plugin is a shared library named libpolyinfer_engine_<name>.so that
-// exports one C function:
+// A plugin is a shared library named libpolyinfer_engine_<name>.so, with a
+// manifest libpolyinfer_engine_<name>.json beside it that declares the model
+// formats it reads (read at scan time: the library itself is opened only when
+// its engine is first used). The library exports one C function:
 //
 //   extern "C" const polyinfer_plugin_entry* polyinfer_plugin_entry_point();
 //
@@ -14,11 +17,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "polyinfer/engine_info.hpp"
 #include "polyinfer/model.hpp"
 #include "polyinfer/options.hpp"
 #include "polyinfer/profile.hpp"
@@ -26,29 +31,36 @@
 #include "polyinfer/thread_budget.hpp"
 
 /// Bump whenever anything in this header or the types it uses changes layout.
-#define POLYINFER_PLUGIN_ABI_VERSION 2
+/// 3: model locations and manifests (formats), per-predictor native instances,
+/// thread counts in LoadRequest, EngineDescription public.
+#define POLYINFER_PLUGIN_ABI_VERSION 3
 
 namespace polyinfer::plugin {
 
-/// What an engine is and what it accepts.
-struct EngineDescription {
-  std::string name;                  ///< "torch", "onnxruntime"
-  std::string version;               ///< the engine library's version, "1.13.1"
-  std::vector<std::string> formats;  ///< "TorchScript (.pt, .pth, .torchscript)"
-  std::vector<std::string> devices;  ///< devices this build can use: "cpu", "gpu0"...
-  /// False when one native model instance cannot be run from several threads
-  /// at once; then every predictor builds its own instance.
-  bool reentrant = true;
-  std::vector<OptionSpec> options;   ///< accepted option keys
+/// The bytes of a model's files, read once by the core for an engine that is
+/// not re-entrant: every predictor's native instance is built from them, and
+/// no file is read again.
+struct ModelBytes {
+  std::vector<std::uint8_t> main;  ///< the main file (a directory format: its marker file)
+  std::map<std::string, std::vector<std::uint8_t>> companions;  ///< by role
 };
 
 /// Everything a plugin needs to load a model.
 struct LoadRequest {
-  std::filesystem::path modelPath;  ///< a regular file, already checked to exist
+  /// The model's main file or directory and its companion files, all checked
+  /// to exist.
+  ModelLocation location;
   std::string device;
   Options options;                  ///< canonical keys (aliases resolved, unknown keys refused)
   int workers = 1;
+  /// Criteria::intraOpThreads / interOpThreads: 0 when not given. Resolve
+  /// them with the kit's resolveIntraOpThreads / resolveInterOpThreads.
+  int intraOpThreads = 0;
+  int interOpThreads = 0;
   ThreadBudget budget;
+  /// Non-re-entrant engines only: the files' bytes, shared with every
+  /// predictor's instance (null for re-entrant engines).
+  std::shared_ptr<const ModelBytes> bytes;
 };
 
 /// Per-thread state. Called from one thread at a time.
@@ -69,51 +81,43 @@ class EnginePredictor {
   }
 };
 
-/// Shared, immutable after construction; createPredictor is thread-safe.
+/// A native model object that one thread at a time may run (a cv::dnn::Net):
+/// what a non-re-entrant engine builds once per predictor. Opaque to the core.
+class NativeInstance {
+ public:
+  virtual ~NativeInstance() = default;
+};
+
+/// Shared, immutable after construction; its create* methods are thread-safe.
 class EngineModel {
  public:
   virtual ~EngineModel() = default;
   virtual std::vector<TensorInfo> inputs() const = 0;
   virtual std::vector<TensorInfo> outputs() const = 0;
   virtual std::vector<ConfigEntry> config() const = 0;
-  virtual std::unique_ptr<EnginePredictor> createPredictor() const = 0;
+  /// Re-entrant engines: a predictor over this shared model.
+  virtual std::unique_ptr<EnginePredictor> createPredictor() const;
+  /// Non-re-entrant engines: a new native instance, built from
+  /// LoadRequest::bytes. The core builds one right after load (so a model
+  /// that cannot be instantiated fails there), hands it to the first
+  /// predictor and builds one more for every further predictor.
+  virtual std::unique_ptr<NativeInstance> createInstance() const;
+  /// Non-re-entrant engines: a predictor that owns `instance` (one made by
+  /// this model's createInstance).
+  virtual std::unique_ptr<EnginePredictor> createPredictor(std::unique_ptr<NativeInstance> instance) const;
 };
 
-/// One per process per plugin, created on first use; load() is thread-safe.
+/// One per process per plugin, created on the first load() or describe()
+/// that names its engine (never at plugin scan time); load() is thread-safe.
 class Engine {
  public:
   virtual ~Engine() = default;
+  /// Version, devices, re-entrancy and options. `formats` is left empty: the
+  /// registry fills it from the plugin's manifest.
   virtual EngineDescription describe() const = 0;
   /// Loads a model; throws polyinfer::Error only.
   virtual std::shared_ptr<EngineModel> load(const LoadRequest& request) = 0;
 };
-
-/// An integer setting resolved by the precedence explicit option >
-/// environment variable > computed default, with its ConfigEntry.
-struct ResolvedInt {
-  int64_t value = 0;
-  ConfigEntry entry;
-};
-
-/// Resolves `key`: the option's value if given, else the first of `envVars`
-/// that is set (same range check, error naming the variable), else
-/// `defaultValue` with `defaultDetail` as the reason.
-ResolvedInt resolveInt(const Options& options, const std::string& key,
-                       const std::vector<std::string>& envVars, int64_t defaultValue,
-                       const std::string& defaultDetail, int64_t min, int64_t max);
-
-/// The values of option `precision`, the same on every engine.
-inline const std::vector<std::string>& precisionNames() {
-  static const std::vector<std::string> names{"fp32", "bf16", "fp16"};
-  return names;
-}
-
-/// Option `precision` for an engine that runs a model in the types the model
-/// file stores: fp32 (given or not) yields its ConfigEntry; bf16 and fp16 throw
-/// Error(Unsupported) naming the engine and saying `why` (never a silent
-/// fallback to fp32).
-ConfigEntry resolveStoredPrecision(const Options& options, const std::string& engineName,
-                                   const std::string& why);
 
 }  // namespace polyinfer::plugin
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "polyinfer/dtype.hpp"
+#include "polyinfer/engine_info.hpp"
 #include "polyinfer/error.hpp"
 #include "polyinfer/model.hpp"
 #include "polyinfer/options.hpp"

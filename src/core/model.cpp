@@ -6,6 +6,7 @@
 
 #include "polyinfer/error.hpp"
 #include "polyinfer/plugin.hpp"
+#include "polyinfer/plugin_kit.hpp"
 #include "polyinfer/registry.hpp"
 #include "strings.hpp"
 
@@ -15,53 +16,41 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Files a directory may stand for. Not .pb: ONNX test-data directories hold
-// tensors in .pb files; a TensorFlow graph is named as a file.
-constexpr std::string_view kModelExtensions[] = {".onnx",      ".ort",        ".pt",     ".pth",
-                                                 ".torchscript", ".ptl",      ".caffemodel",
-                                                 ".weights"};
-
-bool isModelFile(const fs::path& file) {
-  const std::string ext = detail::toLower(file.extension().string());
-  return std::find(std::begin(kModelExtensions), std::end(kModelExtensions), ext) !=
-         std::end(kModelExtensions);
+/// The files' bytes, read once, for an engine whose predictors each build
+/// their own native instance. A directory format: its marker file and
+/// companions (an engine needing more of the directory reads it at load).
+std::shared_ptr<const plugin::ModelBytes> readModelBytes(const ModelLocation& location,
+                                                         const std::string& engine) {
+  auto bytes = std::make_shared<plugin::ModelBytes>();
+  // A directory format's main file is its marker file (a SavedModel's graph).
+  bytes->main = plugin::readFileBytes(engine, location.marker.empty() ? location.path : location.marker,
+                                      "model file");
+  for (const auto& [role, file] : location.companions)
+    bytes->companions[role] = plugin::readFileBytes(engine, file, role + " file");
+  return bytes;
 }
 
-// A directory stands for the one model file in it (for the requested engine,
-// when one is named).
-fs::path resolveModelFile(const fs::path& path, const std::string& engine) {
-  std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (!fs::exists(status))
-    throw Error(ErrorCode::NotFound, "model file '" + path.string() + "' not found");
-  if (fs::is_regular_file(status)) return path;
-  if (!fs::is_directory(status))
-    throw Error(ErrorCode::InvalidArgument,
-                "model path '" + path.string() + "': expected a file or a directory");
-  std::vector<fs::path> candidates;
-  for (const auto& item : fs::directory_iterator(path, ec))
-    if (item.is_regular_file() && isModelFile(item.path())) candidates.push_back(item.path());
-  std::sort(candidates.begin(), candidates.end());
-  if (!engine.empty()) {
-    std::vector<fs::path> forEngine;
-    for (const fs::path& file : candidates)
-      if (Registry::engineForModel(file) == engine) forEngine.push_back(file);
-    candidates = std::move(forEngine);
+/// Runs a plugin call during loading; exceptions other than Error become
+/// EngineFailure naming the engine and the model.
+template <typename Call>
+auto loadStep(const std::string& engine, const std::string& what, const fs::path& path, Call&& call) {
+  try {
+    return call();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::EngineFailure,
+                engine + ": " + what + " '" + path.string() + "' failed: " + e.what());
   }
-  if (candidates.empty())
-    throw Error(ErrorCode::NotFound,
-                "directory '" + path.string() + "' holds no model file" +
-                    (engine.empty() ? std::string() : " for engine " + engine) +
-                    " (expected a .onnx, .pt, .pth, .torchscript, .caffemodel or .weights file)");
-  if (candidates.size() > 1) {
-    std::vector<std::string> names;
-    for (const fs::path& file : candidates) names.push_back(file.filename().string());
-    throw Error(ErrorCode::InvalidArgument,
-                "directory '" + path.string() + "' holds several model files (" +
-                    detail::join(names) + "); name the file" +
-                    (engine.empty() ? std::string(" or the engine") : std::string()));
-  }
-  return candidates.front();
+}
+
+/// The "engine" config entry's detail: how the engine was chosen.
+std::string engineChoice(const std::string& requested, const ModelResolution& resolved) {
+  if (!requested.empty()) return "requested";
+  std::string text = "chosen from the model: " + resolved.reason;
+  if (!resolved.alsoClaimedBy.empty())
+    text += "; also claimed (lower priority) by " + detail::join(resolved.alsoClaimedBy);
+  return text;
 }
 
 const ThreadBudget& processBudget() {
@@ -112,42 +101,48 @@ std::shared_ptr<Model> Model::load(const Criteria& criteria, Registry& registry)
   if (criteria.workers < 1)
     throw Error(ErrorCode::InvalidArgument, "criteria: expected workers >= 1, got " +
                                                 std::to_string(criteria.workers));
-  const fs::path file = resolveModelFile(criteria.modelPath, criteria.engine);
-  if (fs::file_size(file) == 0)
+  if (criteria.intraOpThreads < 0 || criteria.interOpThreads < 0)
+    throw Error(ErrorCode::InvalidArgument,
+                "criteria: expected intraOpThreads and interOpThreads >= 0 (0: computed), got " +
+                    std::to_string(criteria.intraOpThreads) + " and " +
+                    std::to_string(criteria.interOpThreads));
+  const ModelResolution resolved = registry.resolve(criteria.modelPath, criteria.engine);
+  const std::string& engineName = resolved.engine;
+  const fs::path& file = resolved.location.path;
+  if (!resolved.location.isDirectory() && fs::file_size(file) == 0)
     throw Error(ErrorCode::InvalidArgument, "model file '" + file.string() + "' is empty");
-  const std::string engineName =
-      criteria.engine.empty() ? Registry::engineForModel(file) : criteria.engine;
   plugin::Engine& engine = registry.engine(engineName);
-  const plugin::EngineDescription description = engine.describe();
+  const EngineDescription description = registry.describe(engineName);
 
   plugin::LoadRequest request;
-  request.modelPath = file;
+  request.location = resolved.location;
   request.device = criteria.device.empty() ? std::string("cpu") : criteria.device;
   request.options = criteria.options.canonicalized(description.options, engineName);
   request.workers = criteria.workers;
+  request.intraOpThreads = criteria.intraOpThreads;
+  request.interOpThreads = criteria.interOpThreads;
   request.budget = processBudget();
+  if (!description.reentrant) request.bytes = readModelBytes(resolved.location, engineName);
 
-  std::shared_ptr<plugin::EngineModel> impl;
-  try {
-    impl = engine.load(request);
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::EngineFailure, engineName + ": loading '" + file.string() +
-                                              "' failed: " + e.what());
-  }
+  std::shared_ptr<plugin::EngineModel> impl =
+      loadStep(engineName, "loading", file, [&] { return engine.load(request); });
   if (!impl)
     throw Error(ErrorCode::Internal, engineName + ": engine returned no model for '" + file.string() + "'");
+  // A non-re-entrant engine's first instance is built now, so that a model
+  // it cannot instantiate fails at load; the first predictor takes it.
+  std::unique_ptr<plugin::NativeInstance> spare;
+  if (!description.reentrant)
+    spare = loadStep(engineName, "instantiating", file, [&] { return impl->createInstance(); });
 
   std::shared_ptr<Model> model(new Model());
   model->engineName_ = engineName;
   model->engineVersion_ = description.version;
-  model->modelPath_ = file;
+  model->location_ = resolved.location;
   model->inputs_ = impl->inputs();
   model->outputs_ = impl->outputs();
   model->config_ = {
       {"engine", engineName, criteria.engine.empty() ? ValueSource::Default : ValueSource::Explicit,
-       criteria.engine.empty() ? "chosen from the model format" : "requested"},
+       engineChoice(criteria.engine, resolved)},
       {"device", request.device, criteria.device.empty() ? ValueSource::Default : ValueSource::Explicit, ""},
       {"workers", std::to_string(request.workers), ValueSource::Explicit, ""},
       {"usable_cores", std::to_string(request.budget.usableCores()), ValueSource::Default,
@@ -155,18 +150,31 @@ std::shared_ptr<Model> Model::load(const Criteria& criteria, Registry& registry)
   };
   for (ConfigEntry& entry : impl->config()) model->config_.push_back(std::move(entry));
   model->impl_ = std::move(impl);
+  model->reentrant_ = description.reentrant;
+  model->spare_ = std::move(spare);
   return model;
 }
 
 Predictor Model::newPredictor() const {
   std::unique_ptr<plugin::EnginePredictor> impl;
   try {
-    impl = impl_->createPredictor();
+    if (reentrant_) {
+      impl = impl_->createPredictor();
+    } else {
+      std::unique_ptr<plugin::NativeInstance> instance;
+      {
+        std::lock_guard<std::mutex> lock(spareMutex_);
+        instance = std::move(spare_);
+      }
+      if (!instance) instance = impl_->createInstance();
+      impl = impl_->createPredictor(std::move(instance));
+    }
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     throw Error(ErrorCode::EngineFailure, engineName_ + ": creating a predictor failed: " + e.what());
   }
+  if (!impl) throw Error(ErrorCode::Internal, engineName_ + ": engine returned no predictor");
   return Predictor(shared_from_this(), std::move(impl));
 }
 

@@ -4,7 +4,6 @@
 #include <cstdlib>
 
 #include "polyinfer/error.hpp"
-#include "polyinfer/plugin.hpp"
 #include "strings.hpp"
 
 namespace polyinfer {
@@ -127,31 +126,4 @@ std::optional<std::string> environmentValue(const char* name) {
   return std::string(value);
 }
 
-namespace plugin {
-
-ResolvedInt resolveInt(const Options& options, const std::string& key,
-                       const std::vector<std::string>& envVars, int64_t defaultValue,
-                       const std::string& defaultDetail, int64_t min, int64_t max) {
-  if (auto value = options.getInt(key, min, max))
-    return {*value, {key, std::to_string(*value), ValueSource::Explicit, "set by option " + key}};
-  for (const std::string& var : envVars) {
-    if (auto text = environmentValue(var.c_str())) {
-      const int64_t value = parseIntChecked("environment variable " + var, *text, min, max);
-      return {value, {key, std::to_string(value), ValueSource::Environment, "from " + var}};
-    }
-  }
-  return {defaultValue, {key, std::to_string(defaultValue), ValueSource::Default, defaultDetail}};
-}
-
-ConfigEntry resolveStoredPrecision(const Options& options, const std::string& engineName,
-                                   const std::string& why) {
-  const std::optional<std::string> value = options.getChoice("precision", precisionNames());
-  if (value && *value != "fp32")
-    throw Error(ErrorCode::Unsupported, engineName + ": precision=" + *value +
-                                            " is not supported (supported: fp32): " + why);
-  return {"precision", "fp32", value ? ValueSource::Explicit : ValueSource::Default,
-          "the types stored in the model file"};
-}
-
-}  // namespace plugin
 }  // namespace polyinfer

@@ -6,7 +6,10 @@
 #include <array>
 #include <fstream>
 
+#include "format_resolver.hpp"
+#include "manifest.hpp"
 #include "polyinfer/error.hpp"
+#include "polyinfer/plugin.hpp"
 #include "polyinfer/version.hpp"
 #include "strings.hpp"
 
@@ -16,7 +19,7 @@ namespace fs = std::filesystem;
 
 struct Registry::Entry {
   PluginStatus status;
-  bool attempted = false;
+  bool attempted = false;  ///< start() ran (successfully or not)
   void* handle = nullptr;
   std::unique_ptr<plugin::Engine> engine;
 };
@@ -25,6 +28,7 @@ namespace {
 
 constexpr std::string_view kPluginPrefix = "libpolyinfer_engine_";
 constexpr std::string_view kPluginSuffix = ".so";
+constexpr std::string_view kManifestSuffix = ".json";
 
 // The directory libpolyinfer.so itself was loaded from: plugins live in
 // <that>/polyinfer/engines, in the install and in the build tree alike.
@@ -35,6 +39,23 @@ fs::path coreLibraryDirectory() {
   std::error_code ec;
   fs::path library = fs::canonical(info.dli_fname, ec);
   return ec ? fs::path(info.dli_fname).parent_path() : library.parent_path();
+}
+
+/// The formats of a plugin, from the manifest beside its library; a missing
+/// or invalid manifest is the plugin's error (it can still be started by name).
+void readManifestOf(PluginStatus& status) {
+  fs::path manifest = status.path;
+  manifest.replace_extension(kManifestSuffix);
+  try {
+    detail::PluginManifest read = detail::readManifest(manifest);
+    if (read.engine != status.name)
+      throw Error(ErrorCode::InvalidArgument,
+                  "plugin manifest '" + manifest.string() + "' declares engine '" + read.engine +
+                      "', but the plugin's file name says '" + status.name + "'");
+    status.formats = std::move(read.formats);
+  } catch (const Error& e) {
+    status.error = e.what();
+  }
 }
 
 std::string lastDlError() {
@@ -88,12 +109,13 @@ void Registry::scan() {
       auto entry = std::make_unique<Entry>();
       entry->status.name = std::move(name);
       entry->status.path = file;
+      readManifestOf(entry->status);
       entries_.push_back(std::move(entry));
     }
   }
 }
 
-void Registry::loadEntry(Entry& entry) {
+void Registry::start(Entry& entry) {
   if (entry.attempted) return;
   entry.attempted = true;
   PluginStatus& status = entry.status;
@@ -144,6 +166,7 @@ void Registry::loadEntry(Entry& entry) {
   entry.engine.reset(engine);
   try {
     status.description = engine->describe();
+    status.description.formats = status.formats;  // the manifest's, not the engine's word
     status.loaded = true;
   } catch (const std::exception& e) {
     status.error = where + ": describe() failed: " + e.what();
@@ -153,11 +176,8 @@ void Registry::loadEntry(Entry& entry) {
 
 Registry::Entry& Registry::entryFor(const std::string& name) {
   scan();
-  for (auto& entry : entries_) {
-    if (entry->status.name != name) continue;
-    loadEntry(*entry);
-    return *entry;
-  }
+  for (auto& entry : entries_)
+    if (entry->status.name == name) return *entry;
   std::vector<std::string> names;
   for (const auto& entry : entries_) names.push_back(entry->status.name);
   std::vector<std::string> dirs;
@@ -173,44 +193,39 @@ std::vector<PluginStatus> Registry::plugins() {
   std::lock_guard lock(mutex_);
   scan();
   std::vector<PluginStatus> all;
-  for (auto& entry : entries_) {
-    loadEntry(*entry);
-    all.push_back(entry->status);
-  }
+  for (const auto& entry : entries_) all.push_back(entry->status);
   return all;
 }
 
 plugin::Engine& Registry::engine(const std::string& name) {
   std::lock_guard lock(mutex_);
   Entry& entry = entryFor(name);
+  start(entry);
   if (!entry.engine)
     throw Error(ErrorCode::Unavailable,
                 "engine '" + name + "' is unavailable: " + entry.status.error);
   return *entry.engine;
 }
 
-std::string Registry::engineForModel(const fs::path& modelFile) {
-  const std::string ext = detail::toLower(modelFile.extension().string());
-  if (ext == ".onnx" || ext == ".ort") return "onnxruntime";
-  if (ext == ".pt" || ext == ".pth" || ext == ".torchscript" || ext == ".ptl") return "torch";
-  // Formats only OpenCV's DNN module reads here (Caffe, Darknet, TensorFlow
-  // frozen graphs); their text parts name the model too.
-  if (ext == ".caffemodel" || ext == ".prototxt" || ext == ".weights" || ext == ".cfg" ||
-      ext == ".pb" || ext == ".pbtxt")
-    return "opencv";
-  // No telling extension: look at the first bytes.
-  std::ifstream in(modelFile, std::ios::binary);
-  std::array<char, 4> magic{};
-  in.read(magic.data(), magic.size());
-  if (in.gcount() == 4) {
-    if (magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4) return "torch";
-    // An ONNX ModelProto starts with field 1 (ir_version, varint): tag 0x08.
-    if (magic[0] == 0x08) return "onnxruntime";
+EngineDescription Registry::describe(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Entry& entry = entryFor(name);
+  start(entry);
+  if (!entry.status.loaded)
+    throw Error(ErrorCode::Unavailable,
+                "engine '" + name + "' is unavailable: " + entry.status.error);
+  return entry.status.description;
+}
+
+ModelResolution Registry::resolve(const fs::path& path, const std::string& engine) {
+  std::vector<detail::EngineFormats> formats;
+  {
+    std::lock_guard lock(mutex_);
+    if (!engine.empty()) entryFor(engine);  // NotFound for an unknown engine, listing the known
+    scan();
+    for (const auto& entry : entries_) formats.push_back({entry->status.name, entry->status.formats});
   }
-  throw Error(ErrorCode::InvalidArgument,
-              "cannot tell the format of model file '" + modelFile.string() +
-                  "'; expected .onnx (ONNX), .pt/.pth/.torchscript (TorchScript), .caffemodel "
-                  "(Caffe), .weights (Darknet) or .pb (TensorFlow), or name the engine explicitly");
+  return detail::resolveModel(path, engine, formats);
 }
 
 }  // namespace polyinfer

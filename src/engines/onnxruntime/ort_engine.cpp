@@ -9,6 +9,7 @@
 #include "ort_session_config.hpp"
 #include "polyinfer/error.hpp"
 #include "polyinfer/options.hpp"
+#include "polyinfer/plugin_kit.hpp"
 
 namespace polyinfer::ort {
 
@@ -67,25 +68,16 @@ GlobalThreadPool resolveGlobalPool(const ThreadBudget& budget) {
   pool.interOp = plugin::resolveInt(none, "interOpNumThreads", {kGlobalInterOpEnv}, 1,
                                     "inter-op threads only oversubscribe the cores", 1, 4096)
                      .entry;
-  pool.spinning = {"intraOpAllowSpinning", "true", ValueSource::Default, "ONNX Runtime's default"};
-  if (const std::optional<std::string> text = environmentValue(kGlobalSpinningEnv)) {
-    Options parsed;
-    parsed.set(kGlobalSpinningEnv, *text);
-    const bool on = *parsed.getBool(kGlobalSpinningEnv);
-    pool.spinning = {"intraOpAllowSpinning", on ? "true" : "false", ValueSource::Environment,
-                     std::string("from ") + kGlobalSpinningEnv};
-  }
+  pool.spinning = plugin::resolveBool(none, "intraOpAllowSpinning", {kGlobalSpinningEnv}, true,
+                                      "ONNX Runtime's default")
+                      .entry;
   for (ConfigEntry* entry : {&pool.intraOp, &pool.interOp, &pool.spinning})
     entry->detail += "; " + where;
   return pool;
 }
 
 bool globalPoolRequestedByEnvironment() {
-  const std::optional<std::string> text = environmentValue(kGlobalPoolEnv);
-  if (!text) return false;
-  Options parsed;
-  parsed.set(kGlobalPoolEnv, *text);
-  return *parsed.getBool(kGlobalPoolEnv);
+  return plugin::resolveBool(Options(), kGlobalPoolEnv, {kGlobalPoolEnv}, false, "").value;
 }
 
 }  // namespace
@@ -134,11 +126,10 @@ int runLogSeverity() {
 OrtEngine::OrtEngine()
     : version_(OrtGetApiBase()->GetVersionString()), providers_(Ort::GetAvailableProviders()) {}
 
-plugin::EngineDescription OrtEngine::describe() const {
-  plugin::EngineDescription d;
+EngineDescription OrtEngine::describe() const {
+  EngineDescription d;
   d.name = kEngineName;
   d.version = version_;
-  d.formats = {"ONNX (.onnx)"};
   d.devices = {"cpu"};
   // ORT cannot count GPUs without CUDA itself; the provider's presence says
   // that gpu0 may work, and a load on gpuN reports what CUDA says.
@@ -156,10 +147,10 @@ std::shared_ptr<plugin::EngineModel> OrtEngine::load(const plugin::LoadRequest& 
     Ort::Env& env = processEnv(request.budget, wantGlobalPool);
     SessionConfig config =
         SessionConfig::resolve(request, providers_, logLevelEntry(), globalThreadPool());
-    return std::make_shared<OrtModel>(env, request.modelPath, std::move(config));
+    return std::make_shared<OrtModel>(env, request.location.path, std::move(config));
   } catch (...) {
     rethrowAsError(Phase::Load,
-                   "onnxruntime: cannot load model '" + request.modelPath.string() + "'");
+                   "onnxruntime: cannot load model '" + request.location.path.string() + "'");
   }
 }
 

@@ -61,7 +61,7 @@ class OrtEngine final : public plugin::Engine {
   /// have been called. Throws on failure (create_engine catches).
   OrtEngine();
 
-  plugin::EngineDescription describe() const override;
+  EngineDescription describe() const override;
   std::shared_ptr<plugin::EngineModel> load(const plugin::LoadRequest& request) override;
 
  private:

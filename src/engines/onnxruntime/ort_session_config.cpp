@@ -14,19 +14,13 @@
 
 #include "ort_common.hpp"
 #include "polyinfer/error.hpp"
+#include "polyinfer/plugin_kit.hpp"
 
 namespace polyinfer::ort {
 
 namespace {
 
-std::string join(const std::vector<std::string>& items, std::string_view separator = ", ") {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
+using plugin::join;
 
 bool contains(const std::vector<std::string>& items, std::string_view item) {
   return std::find(items.begin(), items.end(), item) != items.end();
@@ -66,17 +60,13 @@ const DeviceKind& deviceKind(std::string_view name) {
 }
 
 // LoadRequest.device: "" / "cpu" -> nullopt, "gpuN" -> N.
+/// The GPU ordinal of device gpuN, nullopt for cpu. ONNX Runtime cannot
+/// count GPUs without CUDA itself, so any ordinal is accepted here and the
+/// provider reports a device that does not exist.
 std::optional<int> gpuIndex(const std::string& device) {
-  if (device.empty() || device == "cpu") return std::nullopt;
-  if (device.size() > 3 && device.compare(0, 3, "gpu") == 0) {
-    int index = 0;
-    const char* begin = device.data() + 3;
-    const char* end = device.data() + device.size();
-    auto [ptr, ec] = std::from_chars(begin, end, index);
-    if (ec == std::errc() && ptr == end && index >= 0) return index;
-  }
-  throw Error(ErrorCode::InvalidArgument,
-              "device '" + device + "': expected cpu or gpuN (gpu0, gpu1, ...)");
+  const plugin::Device parsed = plugin::parseDeviceName(kEngineName, device);
+  if (parsed.isCpu()) return std::nullopt;
+  return parsed.index;
 }
 
 struct ChoiceValue {
@@ -130,36 +120,28 @@ const ChoiceValue& resolveChoice(const Options& options, const char* key,
   return choice;
 }
 
-// A boolean option: explicit value, or the default.
-bool resolveBool(const Options& options, const char* key, bool defaultValue,
-                 const std::string& defaultDetail, ConfigEntry& entry) {
-  entry.key = key;
-  if (auto value = options.getBool(key)) {
-    entry.value = *value ? "true" : "false";
-    entry.source = ValueSource::Explicit;
-    entry.detail = "set by option " + std::string(key);
-    return *value;
-  }
-  entry.value = defaultValue ? "true" : "false";
-  entry.source = ValueSource::Default;
-  entry.detail = defaultDetail;
-  return defaultValue;
+/// The kit's thread option plus the spellings ONNX Runtime's own APIs use.
+OptionSpec withAliases(OptionSpec spec, std::initializer_list<const char*> more) {
+  for (const char* alias : more) spec.aliases.emplace_back(alias);
+  return spec;
 }
 
 }  // namespace
 
 std::vector<OptionSpec> optionSpecs() {
   return {
-      {keys::kIntraOpNumThreads,
-       {"intra_op_num_threads", "intraOpThreads"},
-       "threads one call may use (integer >= 0, 0 = ONNX Runtime decides); default "
-       "max(1, usable cores / workers), env " +
-           std::string(kIntraOpThreadsEnv)},
-      {keys::kInterOpNumThreads,
-       {"inter_op_num_threads", "interOpThreads"},
-       "threads running independent graph nodes with executionMode=PARALLEL (integer >= 0); "
-       "default 1, env " +
-           std::string(kInterOpThreadsEnv)},
+      withAliases(plugin::intraOpThreadsOption(
+                      keys::kIntraOpNumThreads,
+                      "threads one call may use (integer >= 0, 0 = ONNX Runtime decides); default "
+                      "Criteria::intraOpThreads, else env " +
+                          std::string(kIntraOpThreadsEnv) + ", else max(1, usable cores / workers)"),
+                  {"intra_op_num_threads", "intraOpThreads"}),
+      withAliases(plugin::interOpThreadsOption(
+                      keys::kInterOpNumThreads,
+                      "threads running independent graph nodes with executionMode=PARALLEL "
+                      "(integer >= 0); default Criteria::interOpThreads, else env " +
+                          std::string(kInterOpThreadsEnv) + ", else 1"),
+                  {"inter_op_num_threads", "interOpThreads"}),
       {keys::kExecutionMode,
        {"execution_mode"},
        "SEQUENTIAL or PARALLEL (run independent graph branches concurrently); default SEQUENTIAL"},
@@ -205,15 +187,10 @@ SessionConfig SessionConfig::resolve(const plugin::LoadRequest& request,
                                      const std::optional<GlobalThreadPool>& globalPool) {
   SessionConfig config;
   const Options& options = request.options;
-  const ThreadDefaults defaults = request.budget.defaultsFor(request.workers);
-
-  constexpr int64_t kMaxThreads = 4096;
   plugin::ResolvedInt intra =
-      plugin::resolveInt(options, keys::kIntraOpNumThreads, {kIntraOpThreadsEnv},
-                         defaults.intraOpThreads, defaults.reason, 0, kMaxThreads);
-  plugin::ResolvedInt inter = plugin::resolveInt(
-      options, keys::kInterOpNumThreads, {kInterOpThreadsEnv}, defaults.interOpThreads,
-      "inter-op threads only oversubscribe the cores", 0, kMaxThreads);
+      plugin::resolveIntraOpThreads(request, keys::kIntraOpNumThreads, {kIntraOpThreadsEnv}, 0);
+  plugin::ResolvedInt inter =
+      plugin::resolveInterOpThreads(request, keys::kInterOpNumThreads, {kInterOpThreadsEnv}, 0);
   if (intra.value == 0) intra.entry.detail += "; 0: ONNX Runtime picks (one per physical core)";
 
   ConfigEntry modeEntry, optEntry, patternEntry, arenaEntry, spinEntry;
@@ -221,10 +198,11 @@ SessionConfig SessionConfig::resolve(const plugin::LoadRequest& request,
       resolveChoice(options, keys::kExecutionMode, kExecutionModes, "SEQUENTIAL", modeEntry);
   if (mode.value != ORT_PARALLEL) inter.entry.detail += "; used only with executionMode=PARALLEL";
   const ChoiceValue& opt = resolveChoice(options, keys::kOptLevel, kOptLevels, "ALL_OPT", optEntry);
-  const bool pattern = resolveBool(options, keys::kMemoryPatternOptimization, true, "default",
-                                   patternEntry);
-  const bool arena =
-      resolveBool(options, keys::kCpuArenaAllocator, true, "default", arenaEntry);
+  plugin::ResolvedBool pattern =
+      plugin::resolveBool(options, keys::kMemoryPatternOptimization, {}, true, "default");
+  plugin::ResolvedBool arena = plugin::resolveBool(options, keys::kCpuArenaAllocator, {}, true, "default");
+  patternEntry = std::move(pattern.entry);
+  arenaEntry = std::move(arena.entry);
 
   // allow_spinning: ORT's own default unless the option says otherwise.
   const std::optional<bool> spinning = options.getBool(keys::kIntraOpAllowSpinning);
@@ -244,9 +222,10 @@ SessionConfig SessionConfig::resolve(const plugin::LoadRequest& request,
 
   // disablePerSessionThreads: the session runs on the environment's pools,
   // whose sizes were fixed when the environment was created.
-  ConfigEntry sharedPoolEntry;
-  const bool sharedPool = resolveBool(options, keys::kDisablePerSessionThreads, false,
-                                      "each session starts its own thread pool", sharedPoolEntry);
+  plugin::ResolvedBool sharedPoolSetting = plugin::resolveBool(
+      options, keys::kDisablePerSessionThreads, {}, false, "each session starts its own thread pool");
+  ConfigEntry sharedPoolEntry = std::move(sharedPoolSetting.entry);
+  const bool sharedPool = sharedPoolSetting.value;
   if (sharedPool) {
     if (!globalPool)
       throw Error(ErrorCode::Unsupported,
@@ -297,9 +276,9 @@ SessionConfig SessionConfig::resolve(const plugin::LoadRequest& request,
     so.SetInterOpNumThreads(static_cast<int>(inter.value));
     so.SetExecutionMode(static_cast<ExecutionMode>(mode.value));
     so.SetGraphOptimizationLevel(static_cast<GraphOptimizationLevel>(opt.value));
-    if (pattern) so.EnableMemPattern();
+    if (pattern.value) so.EnableMemPattern();
     else so.DisableMemPattern();
-    if (arena) so.EnableCpuMemArena();
+    if (arena.value) so.EnableCpuMemArena();
     else so.DisableCpuMemArena();
     if (spinning)
       so.AddConfigEntry(kOrtSessionOptionsConfigAllowIntraOpSpinning, *spinning ? "1" : "0");
@@ -345,7 +324,7 @@ std::atomic<uint64_t> cacheWriteCounter{0};
 
 void SessionConfig::setUpCache(const plugin::LoadRequest& request, const std::string& optLevelName) {
   namespace fs = std::filesystem;
-  loadPath_ = request.modelPath;
+  loadPath_ = request.location.path;
   const std::optional<std::string> dir = request.options.getString(keys::kOptimizedModelCache);
   if (!dir) {
     entries_.push_back({keys::kOptimizedModelCache, "off", ValueSource::Default,
@@ -362,7 +341,7 @@ void SessionConfig::setUpCache(const plugin::LoadRequest& request, const std::st
                 option + ": cannot create directory '" + *dir + "'" +
                     (ec ? ": " + ec.message() : std::string()));
 
-  std::ifstream in(request.modelPath, std::ios::binary);
+  std::ifstream in(request.location.path, std::ios::binary);
   uint64_t key = kFnvOffset;
   std::vector<char> buffer(1 << 20);
   while (in) {
@@ -373,7 +352,7 @@ void SessionConfig::setUpCache(const plugin::LoadRequest& request, const std::st
                                   join(providers_), cpuFlags()})
     key = fnv1a(fnv1a(key, part), "\n");
   const fs::path finalPath =
-      fs::path(*dir) / fmt::format("{}.{:016x}.onnx", request.modelPath.stem().string(), key);
+      fs::path(*dir) / fmt::format("{}.{:016x}.onnx", request.location.path.stem().string(), key);
 
   if (fs::is_regular_file(finalPath)) {
     loadPath_ = finalPath;

@@ -12,7 +12,7 @@
 #include "ort_engine.hpp"
 
 #include "polyinfer/options.hpp"
-#include "polyinfer/plugin.hpp"
+#include "polyinfer/plugin_kit.hpp"
 
 namespace polyinfer::ort {
 
@@ -33,8 +33,8 @@ inline constexpr const char* kPrecision = "precision";
 }  // namespace keys
 
 /// Environment variables that override the computed defaults.
-inline constexpr const char* kIntraOpThreadsEnv = "POLYINFER_INTRA_OP_THREADS";
-inline constexpr const char* kInterOpThreadsEnv = "POLYINFER_INTER_OP_THREADS";
+inline constexpr const char* kIntraOpThreadsEnv = plugin::kIntraOpThreadsEnv;
+inline constexpr const char* kInterOpThreadsEnv = plugin::kInterOpThreadsEnv;
 
 /// The options the engine accepts (keys, aliases, one-line help).
 std::vector<OptionSpec> optionSpecs();
