@@ -1,35 +1,9 @@
 // The plugin's one exported symbol.
-#include <cstdio>
-#include <exception>
-#include <string>
+#include <memory>
 
 #include "opencv_engine.hpp"
-#include "polyinfer/plugin.hpp"
+#include "polyinfer/plugin_kit.hpp"
 
-namespace {
-
-polyinfer::plugin::Engine* createEngine(char* error, uint32_t errorSize) noexcept {
-  try {
-    return polyinfer::opencv_engine::createEngine().release();
-  } catch (const std::exception& e) {
-    if (error != nullptr && errorSize > 0)
-      std::snprintf(error, errorSize, "opencv: cannot initialise: %s", e.what());
-  } catch (...) {
-    if (error != nullptr && errorSize > 0)
-      std::snprintf(error, errorSize, "opencv: cannot initialise: unknown exception");
-  }
-  return nullptr;
-}
-
-const polyinfer_plugin_entry kEntry = {
-    POLYINFER_PLUGIN_ABI_VERSION,
-    polyinfer::opencv_engine::kEngineName,
-    &createEngine,
-};
-
-}  // namespace
-
-extern "C" __attribute__((visibility("default"))) const polyinfer_plugin_entry*
-polyinfer_plugin_entry_point() {
-  return &kEntry;
-}
+POLYINFER_DEFINE_PLUGIN("opencv", []() -> std::unique_ptr<polyinfer::plugin::Engine> {
+  return std::make_unique<polyinfer::opencv_engine::OpenCvEngine>();
+})

@@ -1,8 +1,16 @@
 // The LibTorch engine: runs TorchScript modules (torch.jit.script / trace,
-// saved with torch.jit.save) through the polyinfer plugin SPI.
+// saved with torch.jit.save; one file, see manifest.json) through the
+// polyinfer plugin SPI. TorchEngine (describe, load) is declared here; the
+// plugin's other parts:
+//   torch_common     the dtype table, LibTorch exceptions -> polyinfer::Error
+//   torch_settings   options, device, precision, process-wide settings
+//   torch_model      TorchModel: the loaded module, forward's schema -> infos
+//   torch_predictor  TorchPredictor: inputs, forward, output flattening
+//   torch_messages   trimming LibTorch's long messages
 //
-// This header is light on purpose (no LibTorch includes): only
-// torch_engine.cpp includes <torch/script.h>.
+// This header is light on purpose (no LibTorch includes): the plugin's entry
+// point includes it; only the model, predictor and engine sources include
+// LibTorch's JIT headers.
 //
 // ---------------------------------------------------------------------------
 // Inputs
@@ -57,9 +65,13 @@
 //   A torch::jit::Module's forward is re-entrant: one loaded module is shared
 //   by all predictors. Every call runs under c10::InferenceMode.
 //   num_threads (at::set_num_threads) and num_interop_threads
-//   (at::set_num_interop_threads) are process-global in LibTorch: the first
-//   model loaded applies them; a later model asking for another value gets the
-//   value in effect, reported in its config() with source Engine. The intra-op
+//   (at::set_num_interop_threads) are process-global in LibTorch. They are
+//   also set by Criteria::intraOpThreads / interOpThreads (option and field
+//   both given: the same value, or an error), else from the environment
+//   (OMP_NUM_THREADS, POLYINFER_INTRA_OP_THREADS; POLYINFER_INTER_OP_THREADS),
+//   else from the ThreadBudget. The first model loaded applies them (as does
+//   cudnn_benchmark); a later model asking for another value gets the value in
+//   effect, reported in its config() with source Engine. The intra-op
 //   count is also per thread in OpenMP builds, so each predictor checks it on
 //   the first call from a thread (and whenever the calling thread changes).
 //   graph_optimizer (torch::jit::setGraphExecutorOptimize) is thread-local: a
@@ -70,21 +82,25 @@
 #pragma once
 
 #include <memory>
-#include <string>
-#include <string_view>
 
+#include "polyinfer/engine_info.hpp"
 #include "polyinfer/plugin.hpp"
 
 namespace polyinfer::torch_engine {
 
-/// The engine object the plugin entry point hands out. Throws on failure.
-std::unique_ptr<plugin::Engine> createEngine();
+class TorchEngine final : public plugin::Engine {
+ public:
+  /// Reads LibTorch's version and the CUDA devices it sees.
+  TorchEngine();
 
-/// The useful part of a LibTorch error message, one line: the first non-empty
-/// line, or for a TorchScript interpreter error ("The following operation
-/// failed in the TorchScript interpreter. Traceback...") the last
-/// "<Kind>Error: ..." line that names the actual failure. Capped at `maxLength`
-/// characters.
-std::string summarizeTorchMessage(std::string_view message, std::size_t maxLength = 400);
+  EngineDescription describe() const override { return description_; }
+  /// Loads request.location.path (a TorchScript file); throws Error only.
+  std::shared_ptr<plugin::EngineModel> load(const plugin::LoadRequest& request) override;
+
+ private:
+  std::shared_ptr<plugin::EngineModel> loadModel(const plugin::LoadRequest& request);
+
+  EngineDescription description_;
+};
 
 }  // namespace polyinfer::torch_engine

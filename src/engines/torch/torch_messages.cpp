@@ -1,20 +1,18 @@
-// Trimming LibTorch's long error messages to the line that matters.
+// Trimming LibTorch's long error messages to the line that matters
+// (summarizeTorchMessage, torch_common.hpp).
 #include <cctype>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "torch_engine.hpp"
+#include "polyinfer/plugin_kit.hpp"
+#include "torch_common.hpp"
 
 namespace polyinfer::torch_engine {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using plugin::trim;
 
 std::vector<std::string_view> lines(std::string_view text) {
   std::vector<std::string_view> out;
