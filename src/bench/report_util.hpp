@@ -46,7 +46,8 @@ VsFirst vsFirst(const RunResult& run, const RunResult& first);
 std::vector<std::string> pointKeys(const BenchReport& report);
 /// "threads=2 batch=8"; the label (or engine name) when the point is empty.
 std::string pointText(const RunResult& run);
-/// "torch 1.13.1", or the label when it says more than the engine name.
+/// The engine's name and version ("NAME 1.2.3"), or the label when it says
+/// more than the engine name.
 std::string runTitle(const RunResult& run);
 /// Whether the tune's best run met max p99 (none when no target was given).
 std::optional<bool> tuneMetTarget(const BenchReport& report);

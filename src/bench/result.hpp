@@ -43,7 +43,7 @@ enum class Arrival { Constant, Poisson };
 
 struct RunResult {
   // ---- what ran
-  std::string label;                          ///< "torch", "threads=2 intra=1 batch=8"
+  std::string label;                          ///< the engine's name, or "threads=2 intra=1 batch=8"
   std::map<std::string, std::string> point;   ///< sweep/tune coordinates (empty otherwise)
   TargetInfo target;
   std::string timedRegion;

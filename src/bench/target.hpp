@@ -26,7 +26,7 @@ struct ConfigValue {
 
 /// What a target says about itself, for the report.
 struct TargetInfo {
-  std::string engineName;     ///< "torch"; for a remote target, the server's name
+  std::string engineName;     ///< the engine's name; for a remote target, the server's
   std::string engineVersion;  ///< "1.13.1"
   std::string model;          ///< model path (or URL)
   std::string device;         ///< "cpu", "gpu0"

@@ -1,6 +1,7 @@
-// polyinfer bench: the flags (DJL's djl-bench spellings and ours) and the
-// choice between one run in this process and a plan of runs (engines side by
-// side, sweep, tune), each in a fresh child process (bench_plan.cpp).
+// polyinfer bench: the flags (DJL's djl-bench spellings and ours) and their
+// help. What runs is in bench_flow.cpp: one run in this process
+// (bench_single.cpp) or a plan of runs (engines side by side, sweep, tune;
+// bench_plan.cpp), each in a fresh child process (bench_child.cpp).
 #include <CLI/CLI.hpp>
 
 #include "bench_flow.hpp"
@@ -22,18 +23,19 @@ STOP RULE: -c N runs exactly N timed calls (shared by the threads); -d T runs un
   +-(--stability)% of the median.
 
 THREADS: -t workers, each with its own predictor. Engine threads are NOT forced to 1: they
-  default to usable cores / workers (see `polyinfer info`), and -O values always win. The
+  default to usable cores / workers (see `polyinfer info`); --intra-op-threads and
+  --inter-op-threads set them on every engine alike, and explicit values always win. The
   effective value of every knob is reported with its source.
 
-SIDE BY SIDE: -e torch,onnxruntime with -u model.pt,model.onnx (one model per engine, or
-  one file all engines read) runs each engine in turn on identical inputs, each in a fresh
-  process, and prints throughput and latency ratios against the first engine and the max
-  abs difference of its outputs from the first engine's.
+SIDE BY SIDE: -e A,B with -u MODEL_A,MODEL_B (one model per engine, or one file all
+  engines read) runs each engine in turn on identical inputs, each in a fresh process, and
+  prints throughput and latency ratios against the first engine and the max abs difference
+  of its outputs from the first engine's.
 
 SWEEP: --sweep threads=1,2 intra=1,2 batch=1,8 [KEY=V1,V2 ...] runs every combination in
   shuffled order (--seed), each in a fresh process with the stop rule. threads = -t,
-  intra/inter = engine intra-/inter-op threads, batch = --batch; any other KEY is an
-  engine option (e.g. precision=fp32,bf16).
+  intra = --intra-op-threads, inter = --inter-op-threads, batch = --batch; any other KEY
+  is an engine option (`polyinfer info` lists each engine's).
 
 TUNE: --tune [--max-p99 MS] searches workers x intra-op threads (each a power of two or the
   core count, workers x intra <= cores; x batch 1,2,4,8 when the model's batch is not fixed;
@@ -76,13 +78,15 @@ CLI::App* addBenchCommand(CLI::App& app, BenchArgs& args) {
       ->delimiter(',')
       ->allow_extra_args(false);
   cmd->add_option("-p,--model-path", args.modelPath,
-                  "Directory holding the model (DJL); with -n, the model file is NAME.<ext> in it.")
+                  "Directory holding the model (DJL); with -n, the model is the file NAME<suffix> "
+                  "in it, for the suffixes of the formats the engine plugins read (`polyinfer "
+                  "info`).")
       ->type_name("DIR");
   cmd->add_option("-n,--model-name", args.modelName, "Model file name inside -p, without extension.")
       ->type_name("NAME");
   cmd->add_option("-e,--engine", args.engines,
-                  "Engine, or a comma list to run side by side (torch,onnxruntime,opencv). "
-                  "Default: chosen from the model format.")
+                  "Engine (`polyinfer info` lists them), or a comma list A,B to run side by "
+                  "side. Default: chosen from the model format by the engine plugins.")
       ->type_name("ENGINE")
       ->delimiter(',')
       ->allow_extra_args(false);
@@ -130,6 +134,7 @@ CLI::App* addBenchCommand(CLI::App& app, BenchArgs& args) {
                   "computed defaults.")
       ->type_name("K=V")
       ->allow_extra_args(false);
+  addThreadCountOptions(*cmd, args.intraOpThreads, args.interOpThreads);
   cmd->add_option("--batch", args.batch,
                   "Items per call: tiles each input's dim 0 (which must be 1) to N. Default: "
                   "the inputs as given.")
@@ -171,8 +176,8 @@ CLI::App* addBenchCommand(CLI::App& app, BenchArgs& args) {
       ->check(CLI::Range(2, 1000))
       ->type_name("N");
   cmd->add_option("--sweep", args.sweep,
-                  "Grid to run: KEY=V1,V2 ... (threads, intra, inter, batch, or an engine "
-                  "option).")
+                  "Grid to run: KEY=V1,V2 ... (threads = -t, intra = --intra-op-threads, "
+                  "inter = --inter-op-threads, batch, or an engine option).")
       ->type_name("KEY=VALUES")
       ->expected(1, -1);
   cmd->add_flag("--tune", args.tune,

@@ -12,6 +12,10 @@ class App;
 
 namespace polyinfer::cli {
 
+/// Adds --intra-op-threads and --inter-op-threads (predict, bench), which set
+/// Criteria::intraOpThreads / interOpThreads; 0 (the default): computed.
+void addThreadCountOptions(CLI::App& cmd, int& intraOpThreads, int& interOpThreads);
+
 struct InfoArgs {
   bool json = false;
 };
@@ -26,6 +30,8 @@ struct PredictArgs {
   std::string engine;
   std::string device = "cpu";
   std::vector<std::string> options;  ///< -O texts, each "k=v" or "k=v,k2=v2"
+  int intraOpThreads = 0;            ///< --intra-op-threads; 0: computed
+  int interOpThreads = 0;            ///< --inter-op-threads; 0: computed
   std::vector<std::string> inputs;   ///< -i
   std::string shapes;                ///< -s
   bool shapesGiven = false;          ///< -s was given (even as "")
@@ -61,6 +67,8 @@ struct BenchArgs {
   bool threadsGiven = false;
   double delayMs = 0;                ///< -l
   std::vector<std::string> options;  ///< -O
+  int intraOpThreads = 0;            ///< --intra-op-threads; 0: computed (a sweep's intra wins)
+  int interOpThreads = 0;            ///< --inter-op-threads; 0: computed (a sweep's inter wins)
   int64_t batch = 0;                 ///< --batch; 0: the inputs' own
   std::string outputDir;             ///< -o
   std::string json, csv, html;

@@ -1,5 +1,9 @@
-// polyinfer info: what this installation can do.
+// polyinfer info: what this installation can do — each engine plugin with
+// the model formats its manifest declares and, once started, its version,
+// devices and options (or why it did not start); the usable cores and the
+// default thread counts.
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -23,23 +27,50 @@ std::string joined(const std::vector<std::string>& items, std::string_view empty
   return text;
 }
 
+/// A plugin as info shows it: its manifest's formats, and its description
+/// once it has started, or why it did not.
+struct EngineReport {
+  const PluginStatus* plugin;
+  std::vector<std::string> formats;        ///< ModelFormat::describe() of each
+  std::optional<EngineDescription> description;  ///< none: it failed to start
+  std::string error;                       ///< why it failed to start
+};
+
+/// Starts each plugin's engine to describe it; a plugin that fails to start
+/// is reported with the loader's message and the others still are described.
+std::vector<EngineReport> describeEngines(Registry& registry, const std::vector<PluginStatus>& plugins) {
+  std::vector<EngineReport> reports;
+  for (const PluginStatus& p : plugins) {
+    EngineReport report{&p, {}, std::nullopt, {}};
+    for (const ModelFormat& format : p.formats) report.formats.push_back(format.describe());
+    try {
+      report.description = registry.describe(p.name);
+    } catch (const Error& e) {
+      report.error = e.what();
+    }
+    reports.push_back(std::move(report));
+  }
+  return reports;
+}
+
 nlohmann::ordered_json infoJson(const std::vector<std::filesystem::path>& searchPath,
-                        const std::vector<PluginStatus>& plugins, const ThreadBudget& budget,
-                        const std::vector<ThreadDefaults>& defaults) {
+                                const std::vector<EngineReport>& engines, const ThreadBudget& budget,
+                                const std::vector<ThreadDefaults>& defaults) {
   nlohmann::ordered_json j;
   j["version"] = kVersion;
   j["plugin_search_path"] = nlohmann::ordered_json::array();
   for (const auto& dir : searchPath) j["plugin_search_path"].push_back(dir.string());
   j["engines"] = nlohmann::ordered_json::array();
-  for (const PluginStatus& p : plugins) {
+  for (const EngineReport& r : engines) {
     nlohmann::ordered_json e;
-    e["name"] = p.name;
-    e["path"] = p.path.string();
-    e["loaded"] = p.loaded;
-    if (p.loaded) {
-      const plugin::EngineDescription& d = p.description;
+    e["name"] = r.plugin->name;
+    e["path"] = r.plugin->path.string();
+    e["loaded"] = r.description.has_value();
+    // Strings (not objects) so that readers of the earlier output keep working.
+    e["formats"] = r.formats;
+    if (r.description) {
+      const EngineDescription& d = *r.description;
       e["version"] = d.version;
-      e["formats"] = d.formats;
       e["devices"] = d.devices;
       e["reentrant"] = d.reentrant;
       e["options"] = nlohmann::ordered_json::array();
@@ -47,7 +78,7 @@ nlohmann::ordered_json infoJson(const std::vector<std::filesystem::path>& search
         e["options"].push_back(
             {{"key", o.key}, {"aliases", o.aliases}, {"description", o.description}});
     } else {
-      e["error"] = p.error;
+      e["error"] = r.error;
     }
     j["engines"].push_back(std::move(e));
   }
@@ -65,26 +96,35 @@ nlohmann::ordered_json infoJson(const std::vector<std::filesystem::path>& search
   return j;
 }
 
+/// "    formats:    A (.a)" and each further format on a line of its own
+/// (a format's text may hold commas).
+void printFormats(const std::vector<std::string>& formats) {
+  std::cout << "    formats:    " << (formats.empty() ? "-" : formats.front()) << "\n";
+  for (std::size_t i = 1; i < formats.size(); ++i) std::cout << "                " << formats[i] << "\n";
+}
+
 void printText(const std::vector<std::filesystem::path>& searchPath,
-               const std::vector<PluginStatus>& plugins, const ThreadBudget& budget,
+               const std::vector<EngineReport>& engines, const ThreadBudget& budget,
                const std::vector<ThreadDefaults>& defaults) {
   std::cout << "polyinfer " << kVersion << "\n\n";
   std::cout << "plugin search path (POLYINFER_ENGINE_PATH first, then the library's own):\n";
   if (searchPath.empty()) std::cout << "  (empty)\n";
   for (const auto& dir : searchPath) std::cout << "  " << dir.string() << "\n";
 
-  std::cout << "\nengines:\n";
-  if (plugins.empty()) std::cout << "  none found (no libpolyinfer_engine_<name>.so on the search path)\n";
-  for (const PluginStatus& p : plugins) {
-    if (!p.loaded) {
-      std::cout << fmt::format("  {}  NOT AVAILABLE\n    path:    {}\n    error:   {}\n", p.name,
-                               p.path.string(), p.error);
+  std::cout << "\nengines (each chosen for the model formats it reads, unless -e names one):\n";
+  if (engines.empty()) std::cout << "  none found (no libpolyinfer_engine_<name>.so on the search path)\n";
+  for (const EngineReport& r : engines) {
+    const PluginStatus& p = *r.plugin;
+    if (!r.description) {
+      std::cout << fmt::format("  {}  NOT AVAILABLE\n    path:       {}\n", p.name, p.path.string());
+      printFormats(r.formats);
+      std::cout << fmt::format("    error:      {}\n", r.error);
       continue;
     }
-    const plugin::EngineDescription& d = p.description;
+    const EngineDescription& d = *r.description;
     std::cout << fmt::format("  {} {}\n", p.name, d.version);
     std::cout << fmt::format("    path:       {}\n", p.path.string());
-    std::cout << fmt::format("    formats:    {}\n", joined(d.formats));
+    printFormats(r.formats);
     std::cout << fmt::format("    devices:    {}\n", joined(d.devices));
     std::cout << fmt::format("    re-entrant: {}\n",
                              d.reentrant ? "yes (predictors share one native model)"
@@ -122,13 +162,14 @@ CLI::App* addInfoCommand(CLI::App& app, InfoArgs& args) {
 int runInfo(const InfoArgs& args) {
   Registry& registry = Registry::global();
   const std::vector<PluginStatus> plugins = registry.plugins();
+  const std::vector<EngineReport> engines = describeEngines(registry, plugins);
   const ThreadBudget budget = ThreadBudget::detect();
   std::vector<ThreadDefaults> defaults{budget.defaultsFor(1)};
   if (budget.usableCores() > 1) defaults.push_back(budget.defaultsFor(budget.usableCores()));
   if (args.json)
-    std::cout << infoJson(registry.searchPath(), plugins, budget, defaults).dump(2) << "\n";
+    std::cout << infoJson(registry.searchPath(), engines, budget, defaults).dump(2) << "\n";
   else
-    printText(registry.searchPath(), plugins, budget, defaults);
+    printText(registry.searchPath(), engines, budget, defaults);
   return kExitOk;
 }
 

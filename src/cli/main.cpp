@@ -17,8 +17,8 @@ using namespace polyinfer::cli;
 
 int run(int argc, char** argv) {
   CLI::App app{
-      "polyinfer: fast multi-threaded inference over several engines (ONNX Runtime, LibTorch, "
-      "...) behind one API.",
+      "polyinfer: fast multi-threaded inference over several engines behind one API; each "
+      "engine is a plugin (`polyinfer info` lists them and the model formats they read).",
       "polyinfer"};
   app.set_version_flag("--version", std::string("polyinfer ") + polyinfer::kVersion,
                        "Print the version and exit.");

@@ -89,7 +89,7 @@ Tensors buildInputs(const InputArgs& args, const Model& model,
       const std::string problem =
           !info.rankKnown || info.dtype == DataType::Undefined
               ? "declares no fixed shape and dtype (" + info.describe() +
-                    "; TorchScript models declare none)"
+                    "; some model formats declare none)"
               : "has dynamic dimensions (" + info.describe() + ")";
       throw Error(ErrorCode::InvalidArgument,
                   "input '" + info.name + "' " + problem +

@@ -59,7 +59,7 @@ SHAPES (-s), DJL's syntax: "(1,3,224,224)f,(1,384)l" gives one shape per model i
   Random values: floats N(0,1) (or U(0,1) with --random uniform), integers uniform in
   --int-range [0,10), bools fair coin flips; all from --seed, so runs repeat exactly.
   Without -i and -s, inputs are random with the model's declared shapes when all of them
-  are fixed (ONNX); TorchScript models declare no shapes and need -s or -i.
+  are fixed; a model that declares none (some formats do not) needs -s or -i.
 
 COMPARISON (--expect): each output must satisfy |actual - expected| <= atol + rtol*|expected|
   elementwise (integers and bools exactly; NaN matches NaN). A mismatch prints the worst
@@ -135,6 +135,8 @@ int predictBody(const PredictArgs& args) {
   criteria.device = args.device;
   criteria.options = options;
   criteria.workers = 1;
+  criteria.intraOpThreads = args.intraOpThreads;
+  criteria.interOpThreads = args.interOpThreads;
   using Clock = std::chrono::steady_clock;
   const auto loadStart = Clock::now();
   const std::shared_ptr<Model> model = Model::load(criteria);
@@ -227,20 +229,23 @@ CLI::App* addPredictCommand(CLI::App& app, PredictArgs& args) {
       "Run a model on inputs from files or on random data, print its outputs, and optionally "
       "save them (-o) and check them against expected data (--expect).");
   cmd->add_option("-u,-m,--model", args.model,
-                  "Model file (.onnx, TorchScript .pt/.pth/.torchscript) or a directory holding "
-                  "one model file (with -e: one for that engine).")
+                  "Model file (or any file of a multi-file model), a directory that is a model, "
+                  "or a directory holding one model (with -e: one for that engine). The formats "
+                  "each engine reads are listed by `polyinfer info`.")
       ->required()
       ->type_name("MODEL");
   cmd->add_option("-e,--engine", args.engine,
-                  "Engine: onnxruntime, torch, ... (see `polyinfer info`). Default: chosen from "
-                  "the model format (.onnx -> onnxruntime, TorchScript -> torch).")
+                  "Engine, one of those `polyinfer info` lists. Default: chosen from the model "
+                  "format by the engine plugins (`polyinfer info` lists the formats each reads).")
       ->type_name("ENGINE");
   cmd->add_option("-O,--option", args.options,
                   "Engine option KEY=VALUE; repeatable, and each may be a comma list "
-                  "k=v,k2=v2. DJL's names are accepted (intraOpNumThreads, num_threads, ...). "
-                  "An unknown key is an error listing the valid ones. Default: none.")
+                  "k=v,k2=v2. Each engine's keys (DJL's names among them) are listed by "
+                  "`polyinfer info`. An unknown key is an error listing the valid ones. "
+                  "Default: none.")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
+  addThreadCountOptions(*cmd, args.intraOpThreads, args.interOpThreads);
   cmd->add_option("--device", args.device,
                   "Device: cpu, gpu0, gpu1, ... where the engine build supports it.")
       ->capture_default_str()
