@@ -10,16 +10,19 @@
 #                    the main build's, for configuring the consumer the same way
 #
 # Steps, each failing the test with a message that names it:
-#   1. cmake --install BUILD_DIR --prefix WORK_DIR/prefix; the expected files exist
+#   1. cmake --install BUILD_DIR --prefix WORK_DIR/prefix; the expected files
+#      exist, each engine's manifest (libpolyinfer_engine_<name>.json) beside
+#      its plugin, naming that engine and declaring formats
 #   2. no installed binary's RUNPATH points into the build or source tree
 #   3. tests/install_consumer configures (find_package(polyinfer) from the
 #      prefix, nowhere else) and builds
-#   4. the consumer runs models/mlp/model.pt (torch) and model.onnx
-#      (onnxruntime, opencv), each engine that is built, with
-#      POLYINFER_ENGINE_PATH and LD_LIBRARY_PATH unset, so only the install's
-#      own plugin directory and RUNPATHs can find the engines
+#   4. the consumer runs the mlp on each engine that is built, given the
+#      directory models/mlp and the engine's name: the installed manifest's
+#      formats pick the engine's file there (no file name is assumed here).
+#      POLYINFER_ENGINE_PATH and LD_LIBRARY_PATH are unset, so only the
+#      install's own plugin directory and RUNPATHs can find the engines
 #   5. <prefix>/bin/polyinfer info --json lists every built engine as loaded
-#      from <prefix>/lib/polyinfer/engines
+#      from <prefix>/lib/polyinfer/engines, with its manifest's formats
 #   6. the prefix, moved elsewhere, still works (relocatable): step 5 again
 cmake_minimum_required(VERSION 3.25)
 
@@ -98,7 +101,8 @@ if(CLI)
   list(APPEND expected "${prefix}/bin/polyinfer")
 endif()
 foreach(engine IN LISTS ENGINES)
-  list(APPEND expected "${engine_dir}/libpolyinfer_engine_${engine}.so")
+  list(APPEND expected "${engine_dir}/libpolyinfer_engine_${engine}.so"
+                       "${engine_dir}/libpolyinfer_engine_${engine}.json")
 endforeach()
 if("onnxruntime" IN_LIST ENGINES)
   # ONNX Runtime is not a system library: the install carries its own copy.
@@ -108,6 +112,20 @@ set(step "installed files")
 foreach(file IN LISTS expected)
   if(NOT EXISTS "${file}")
     fail("${file} was not installed")
+  endif()
+endforeach()
+
+set(step "installed plugin manifests")
+foreach(engine IN LISTS ENGINES)
+  set(manifest_file "${engine_dir}/libpolyinfer_engine_${engine}.json")
+  file(READ "${manifest_file}" manifest_text)
+  string(JSON declared ERROR_VARIABLE json_error GET "${manifest_text}" engine)
+  if(json_error OR NOT declared STREQUAL engine)
+    fail("${manifest_file} does not declare engine '${engine}' (${json_error}${declared})")
+  endif()
+  string(JSON format_count ERROR_VARIABLE json_error LENGTH "${manifest_text}" formats)
+  if(json_error OR NOT format_count GREATER 0)
+    fail("${manifest_file} declares no model formats (${json_error})")
   endif()
 endforeach()
 
@@ -183,16 +201,16 @@ list(JOIN dims "," shape)
 
 foreach(engine IN LISTS ENGINES)
   set(step "run the consumer with the ${engine} engine")
-  if(engine STREQUAL "torch")
-    set(model "${MODELS_DIR}/mlp/model.pt")
-  else()
-    set(model "${MODELS_DIR}/mlp/model.onnx")
-  endif()
-  # The engine is named, so that opencv (which reads .onnx too) is used.
+  # The directory holds one model file per engine format; naming the engine
+  # makes the registry pick that engine's file by its installed manifest.
+  set(model "${MODELS_DIR}/mlp")
   run_checked("${consumer}" "${model}" "${shape}" "${engine}")
-  message(STATUS "consumer ${model}:\n${run_output}")
+  message(STATUS "consumer ${model} with ${engine}:\n${run_output}")
   if(NOT run_output MATCHES "engine ${engine} ")
     fail("the consumer did not report engine ${engine}:\n${run_output}")
+  endif()
+  if(NOT run_output MATCHES "format [^ \n]")
+    fail("the ${engine} model was not recognised by a format of the installed manifest:\n${run_output}")
   endif()
   if(NOT run_output MATCHES "output [^ ]+ float32\\[")
     fail("the consumer printed no float32 output:\n${run_output}")
@@ -224,6 +242,10 @@ function(check_info root)
           endif()
           if(NOT path STREQUAL "${dir}/libpolyinfer_engine_${engine}.so")
             fail("engine ${engine} was loaded from ${path}, expected ${dir}")
+          endif()
+          string(JSON formats ERROR_VARIABLE no_formats LENGTH "${info}" engines ${i} formats)
+          if(no_formats OR NOT formats GREATER 0)
+            fail("polyinfer info lists no formats for engine ${engine} (its manifest's)")
           endif()
         endif()
       endforeach()

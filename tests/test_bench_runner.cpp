@@ -420,51 +420,57 @@ TEST(BenchRunner, SamplerTagsPhasesAndReadsRss) {
 
 // ------------------------------------------------------------ the in-process target
 
-TEST(BenchRunner, ModelTargetOnTheTinyMlp) {
-  const std::vector<std::string> engines = test::builtEngines();
-  if (engines.empty()) GTEST_SKIP() << "no engine plugin built";
+/// The in-process target on every engine the registry finds.
+class ModelTarget : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ModelTarget, OnTheTinyMlp) {
+  const std::string& engine = GetParam();
+  const test::EngineModelFile mlp = test::modelFor("mlp", engine);
+  if (!mlp) GTEST_SKIP() << mlp.whyNone;
   const test::Reference ref = test::loadReference("mlp");
-  for (const std::string& engine : engines) {
-    SCOPED_TRACE(engine);
-    Criteria criteria;
-    criteria.modelPath = test::modelFile("mlp", test::modelFileFor(engine));
-    criteria.engine = engine;
-    std::shared_ptr<const Model> model = Model::load(criteria);
-    std::unique_ptr<Target> target =
-        makeModelTarget(model, ref.inputs, {{"threads", "1", "benchmark", "-t"}});
-    const TargetInfo info = target->info();
-    EXPECT_EQ(info.engineName, engine);
-    EXPECT_EQ(info.engineVersion, model->engineVersion());
-    EXPECT_FALSE(info.engineVersion.empty());
-    EXPECT_EQ(info.model, model->modelPath().string());
-    EXPECT_EQ(info.device, "cpu");
-    ASSERT_EQ(info.config.size(), model->config().size() + 1);
-    for (const ConfigValue& c : info.config)
-      EXPECT_TRUE(std::set<std::string>({"explicit", "environment", "default", "engine", "benchmark"}).count(c.source))
-          << c.key << " from " << c.source;
-    EXPECT_EQ(info.config.front().key, "engine");
-    EXPECT_EQ(info.config.front().source, "explicit");  // criteria.engine was given
-    EXPECT_EQ(info.config.back().key, "threads");
-    const Tensor& x = ref.inputs[0].tensor;
-    EXPECT_EQ(info.batch, x.rank() >= 2 ? x.shape()[0] : 1);
-    ASSERT_EQ(info.inputs.size(), ref.inputs.size());
-    EXPECT_NE(info.inputs[0].find(x.describe()), std::string::npos) << info.inputs[0];
-    EXPECT_NE(target->timedRegion().find("Predictor::predict"), std::string::npos);
+  Criteria criteria;
+  criteria.modelPath = mlp.file;
+  criteria.engine = engine;
+  std::shared_ptr<const Model> model = Model::load(criteria);
+  std::unique_ptr<Target> target =
+      makeModelTarget(model, ref.inputs, {{"threads", "1", "benchmark", "-t"}});
+  const TargetInfo info = target->info();
+  EXPECT_EQ(info.engineName, engine);
+  EXPECT_EQ(info.engineVersion, model->engineVersion());
+  EXPECT_FALSE(info.engineVersion.empty());
+  EXPECT_EQ(info.model, model->modelPath().string());
+  EXPECT_EQ(info.device, "cpu");
+  ASSERT_EQ(info.config.size(), model->config().size() + 1);
+  for (const ConfigValue& c : info.config)
+    EXPECT_TRUE(std::set<std::string>({"explicit", "environment", "default", "engine", "benchmark"})
+                    .count(c.source))
+        << c.key << " from " << c.source;
+  EXPECT_EQ(info.config.front().key, "engine");
+  EXPECT_EQ(info.config.front().source, "explicit");  // criteria.engine was given
+  EXPECT_EQ(info.config.back().key, "threads");
+  const Tensor& x = ref.inputs[0].tensor;
+  EXPECT_EQ(info.batch, x.rank() >= 2 ? x.shape()[0] : 1);
+  ASSERT_EQ(info.inputs.size(), ref.inputs.size());
+  EXPECT_NE(info.inputs[0].find(x.describe()), std::string::npos) << info.inputs[0];
+  EXPECT_NE(target->timedRegion().find("Predictor::predict"), std::string::npos);
 
-    // The worker computes what the model computes.
-    const Tensors out = target->newWorker()->inferWithOutputs();
-    ASSERT_EQ(out.size(), ref.outputs.size());
-    test::expectAllClose(out[0].tensor, ref.outputs[0].tensor, 1e-4, 1e-4, engine);
+  // The worker computes what the model computes.
+  const Tensors out = target->newWorker()->inferWithOutputs();
+  ASSERT_EQ(out.size(), ref.outputs.size());
+  test::expectAllClose(out[0].tensor, ref.outputs[0].tensor, 1e-4, 1e-4, engine);
 
-    RunOptions o = quickOptions(1);
-    o.stop.iterations = 30;
-    const RunResult r = run(*target, o);
-    EXPECT_EQ(r.stopReason, "iterations") << r.error;
-    EXPECT_EQ(r.iterations, 30);
-    EXPECT_EQ(r.target.engineName, engine);
-    EXPECT_GT(r.latency.p50, 0);
-  }
+  RunOptions o = quickOptions(1);
+  o.stop.iterations = 30;
+  const RunResult r = run(*target, o);
+  EXPECT_EQ(r.stopReason, "iterations") << r.error;
+  EXPECT_EQ(r.iterations, 30);
+  EXPECT_EQ(r.target.engineName, engine);
+  EXPECT_GT(r.latency.p50, 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, ModelTarget, ::testing::ValuesIn(test::builtEngines()),
+                         [](const auto& info) { return test::testName(info.param); });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ModelTarget);
 
 TEST(BenchRunner, ModelTargetRejectsANullModel) {
   test::expectError([] { makeModelTarget(nullptr, {}); }, ErrorCode::InvalidArgument,

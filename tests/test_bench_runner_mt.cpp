@@ -206,24 +206,29 @@ TEST(BenchRunnerMt, ProgressOnlyFromTheCallingThread) {
   EXPECT_EQ(lastIterations, 60);
 }
 
-TEST(BenchRunnerMt, ModelTargetFromTwoThreads) {
-  const std::vector<std::string> engines = test::builtEngines();
-  if (engines.empty()) GTEST_SKIP() << "no engine plugin built";
+/// The in-process target on every engine the registry finds.
+class ModelTargetMt : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ModelTargetMt, FromTwoThreads) {
+  const std::string& engine = GetParam();
+  const test::EngineModelFile mlp = test::modelFor("mlp", engine);
+  if (!mlp) GTEST_SKIP() << mlp.whyNone;
   const test::Reference ref = test::loadReference("mlp");
-  for (const std::string& engine : engines) {
-    SCOPED_TRACE(engine);
-    Criteria criteria;
-    criteria.modelPath = test::modelFile("mlp", test::modelFileFor(engine));
-    criteria.engine = engine;
-    criteria.workers = 2;
-    std::unique_ptr<Target> target = makeModelTarget(Model::load(criteria), ref.inputs);
-    RunOptions o = quickOptions(2);
-    o.stop.iterations = 40;
-    const RunResult r = run(*target, o);
-    EXPECT_EQ(r.stopReason, "iterations") << r.error;
-    EXPECT_EQ(r.iterations, 40);
-  }
+  Criteria criteria;
+  criteria.modelPath = mlp.file;
+  criteria.engine = engine;
+  criteria.workers = 2;
+  std::unique_ptr<Target> target = makeModelTarget(Model::load(criteria), ref.inputs);
+  RunOptions o = quickOptions(2);
+  o.stop.iterations = 40;
+  const RunResult r = run(*target, o);
+  EXPECT_EQ(r.stopReason, "iterations") << r.error;
+  EXPECT_EQ(r.iterations, 40);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, ModelTargetMt, ::testing::ValuesIn(test::builtEngines()),
+                         [](const auto& info) { return test::testName(info.param); });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ModelTargetMt);
 
 }  // namespace
 }  // namespace polyinfer::bench

@@ -1,7 +1,7 @@
-// DataType, Shape, Tensor and Options.
+// DataType, Shape, Tensor, Options and the plugin kit's option resolution.
 #include <gtest/gtest.h>
 
-#include "polyinfer/plugin.hpp"
+#include "polyinfer/plugin_kit.hpp"
 #include "test_support.hpp"
 
 using namespace polyinfer;

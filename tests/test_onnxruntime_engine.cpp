@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -57,12 +58,15 @@ struct CleanThreadEnv {
 };
 
 std::shared_ptr<Model> loadOrt(const fs::path& file, Options options = {}, int workers = 1,
-                               std::string device = "cpu") {
+                               std::string device = "cpu", int intraOpThreads = 0,
+                               int interOpThreads = 0) {
   return Model::load(Criteria{.modelPath = file,
                               .engine = kEngine,
                               .device = std::move(device),
                               .options = std::move(options),
-                              .workers = workers});
+                              .workers = workers,
+                              .intraOpThreads = intraOpThreads,
+                              .interOpThreads = interOpThreads});
 }
 
 std::shared_ptr<Model> loadGenerated(const std::string& name, Options options = {},
@@ -79,7 +83,7 @@ const ConfigEntry* findEntry(const Model& model, const std::string& key) {
 using test::expectError;
 
 bool hasProvider(const std::string& device) {
-  const plugin::EngineDescription d = Registry::global().engine(kEngine).describe();
+  const EngineDescription d = Registry::global().describe(kEngine);
   return std::find(d.devices.begin(), d.devices.end(), device) != d.devices.end();
 }
 
@@ -199,10 +203,14 @@ class OrtEngineTest : public ::testing::Test {
 // ------------------------------------------------------------ description
 
 TEST(OrtEngine, Describe) {
-  const plugin::EngineDescription d = Registry::global().engine(kEngine).describe();
+  const EngineDescription d = Registry::global().describe(kEngine);
   EXPECT_EQ(d.name, "onnxruntime");
   EXPECT_EQ(d.version.rfind("1.", 0), 0u) << d.version;
-  EXPECT_EQ(d.formats, std::vector<std::string>{"ONNX (.onnx)"});
+  // The formats come from the plugin's manifest: ONNX first.
+  ASSERT_FALSE(d.formats.empty());
+  EXPECT_EQ(d.formats[0].name, "ONNX");
+  EXPECT_EQ(d.formats[0].suffixes, std::vector<std::string>{".onnx"});
+  EXPECT_EQ(d.formats[0].describe(), "ONNX (.onnx)");
   ASSERT_FALSE(d.devices.empty());
   EXPECT_EQ(d.devices.front(), "cpu");
   EXPECT_TRUE(d.reentrant);
@@ -218,10 +226,13 @@ TEST(OrtEngine, Describe) {
 }
 
 TEST(OrtEngine, PluginListedByRegistry) {
+  // Listed with its manifest's formats; described once started.
+  Registry::global().describe(kEngine);
   bool found = false;
   for (const PluginStatus& status : Registry::global().plugins()) {
     if (status.name != kEngine) continue;
     found = true;
+    EXPECT_FALSE(status.formats.empty());
     EXPECT_TRUE(status.loaded) << status.error;
     EXPECT_EQ(status.description.name, kEngine);
   }
@@ -421,6 +432,27 @@ TEST(OrtEngine, EnvironmentBeatsDefaultAndOptionBeatsEnvironment) {
     EXPECT_EQ(inter->value, "1");
     EXPECT_EQ(inter->source, ValueSource::Explicit);
   }
+}
+
+TEST(OrtEngine, CriteriaThreadsSetTheSessionsThreadCounts) {
+  CleanThreadEnv clean;
+  const fs::path mlp = test::modelFile("mlp", "model.onnx");
+  auto model = loadOrt(mlp, {}, 1, "cpu", 1, 2);
+  for (const auto& [key, value, field] :
+       {std::tuple{"intraOpNumThreads", "1", "Criteria::intraOpThreads"},
+        std::tuple{"interOpNumThreads", "2", "Criteria::interOpThreads"}}) {
+    SCOPED_TRACE(key);
+    const ConfigEntry* entry = findEntry(*model, key);
+    ASSERT_NE(entry, nullptr);
+    EXPECT_EQ(entry->value, value);
+    EXPECT_EQ(entry->source, ValueSource::Explicit);
+    EXPECT_NE(entry->detail.find(field), std::string::npos) << entry->detail;
+  }
+  // The field and the option: the same value is fine, different ones are refused.
+  EXPECT_EQ(findEntry(*loadOrt(mlp, {{"intraOpNumThreads", "1"}}, 1, "cpu", 1), "intraOpNumThreads")->value,
+            "1");
+  expectError([&] { loadOrt(mlp, {{"intraOpNumThreads", "2"}}, 1, "cpu", 1); }, ErrorCode::InvalidArgument,
+              {"Criteria::intraOpThreads", "intraOpNumThreads"});
 }
 
 TEST(OrtEngine, InvalidKnobValuesNameKeyExpectedAndActual) {

@@ -64,15 +64,21 @@ std::string readFile(const fs::path& path) {
 // ------------------------------------------------------------------ description
 
 TEST(OpenCvEngine, DescribesItselfAsNotReentrant) {
-  const plugin::EngineDescription d = Registry::global().engine(kEngine).describe();
+  const EngineDescription d = Registry::global().describe(kEngine);
   EXPECT_EQ(d.name, "opencv");
   EXPECT_EQ(d.version.rfind("4.", 0), 0u) << d.version;
   EXPECT_FALSE(d.reentrant);
   EXPECT_EQ(d.devices, std::vector<std::string>{"cpu"});
-  std::string formats;
-  for (const std::string& f : d.formats) formats += f + ";";
-  for (const char* format : {"ONNX", "Caffe", "Darknet", "TensorFlow"})
-    EXPECT_NE(formats.find(format), std::string::npos) << formats;
+  // The formats come from the plugin's manifest.
+  std::vector<std::string> names;
+  for (const ModelFormat& f : d.formats) names.push_back(f.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"ONNX", "Caffe", "Darknet", "TensorFlow frozen graph"}));
+  ASSERT_FALSE(d.formats.empty());
+  EXPECT_EQ(d.formats[0].suffixes, std::vector<std::string>{".onnx"});
+  // Two-file formats name their text part as a companion.
+  ASSERT_GE(d.formats.size(), 3u);
+  ASSERT_EQ(d.formats[2].companions.size(), 1u);
+  EXPECT_EQ(d.formats[2].companions[0].pattern, "{stem}.cfg");
 }
 
 // ------------------------------------------------------------------ parity
@@ -109,13 +115,40 @@ TEST(OpenCvEngine, ReportsTheGraphsInputsAndOutputs) {
 
 TEST(OpenCvEngine, ReportsItsConfiguration) {
   auto model = loadCv(onnxFor("mlp"));
-  for (const char* key : {"num_threads", "backend", "target", "precision", "format", "logLevel"})
+  for (const char* key :
+       {"num_threads", "interOpThreads", "backend", "target", "precision", "format", "logLevel"})
     EXPECT_NE(findEntry(*model, key), nullptr) << key;
   EXPECT_EQ(findEntry(*model, "backend")->value, "opencv");
   EXPECT_EQ(findEntry(*model, "target")->value, "cpu");
   EXPECT_EQ(findEntry(*model, "precision")->value, "fp32");
   EXPECT_EQ(findEntry(*model, "format")->value, "onnx");
   EXPECT_NE(findEntry(*model, "num_threads")->detail.find("process-wide"), std::string::npos);
+}
+
+// Criteria's thread fields: intra-op sets cv::setNumThreads (process-wide, so
+// the value this process already uses); OpenCV has no inter-op pool, and a
+// request for one is reported as 1, not refused.
+TEST(OpenCvEngine, CriteriaThreadsSetNumThreadsAndInterOpIsOne) {
+  const std::string inEffect = findEntry(*loadCv(onnxFor("mlp")), "num_threads")->value;
+  auto model = Model::load(Criteria{.modelPath = onnxFor("mlp"),
+                                    .engine = kEngine,
+                                    .intraOpThreads = std::stoi(inEffect),
+                                    .interOpThreads = 2});
+  const ConfigEntry* threads = findEntry(*model, "num_threads");
+  ASSERT_NE(threads, nullptr);
+  EXPECT_EQ(threads->value, inEffect);
+  EXPECT_EQ(threads->source, ValueSource::Explicit);
+  EXPECT_NE(threads->detail.find("Criteria::intraOpThreads"), std::string::npos) << threads->detail;
+  const ConfigEntry* inter = findEntry(*model, "interOpThreads");
+  ASSERT_NE(inter, nullptr);
+  EXPECT_EQ(inter->value, "1");
+  EXPECT_EQ(inter->source, ValueSource::Engine);
+  EXPECT_NE(inter->detail.find("Criteria::interOpThreads"), std::string::npos) << inter->detail;
+  // Without the request: 1 by default.
+  EXPECT_EQ(findEntry(*loadCv(onnxFor("mlp")), "interOpThreads")->source, ValueSource::Default);
+  const test::Reference ref = test::loadReference("mlp");
+  test::expectAllClose(model->newPredictor().predict(ref.inputs)[0].tensor, ref.outputs[0].tensor, 1e-4,
+                       1e-3, "mlp");
 }
 
 // ------------------------------------------------------------------ a Net per predictor

@@ -12,6 +12,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "test_support.hpp"
@@ -91,7 +92,7 @@ Tensors mlpInput(float value = 0.25f) {
 }
 
 bool hasCuda() {
-  const auto devices = Registry::global().engine("torch").describe().devices;
+  const auto devices = Registry::global().describe("torch").devices;
   return devices.size() > 1;
 }
 
@@ -127,11 +128,14 @@ void writeBytes(const fs::path& file, const std::string& bytes) {
 // ------------------------------------------------------------------ describe
 
 TEST(TorchEngine, DescribesItself) {
-  const plugin::EngineDescription d = Registry::global().engine("torch").describe();
+  const EngineDescription d = Registry::global().describe("torch");
   EXPECT_EQ(d.name, "torch");
   EXPECT_FALSE(d.version.empty());
+  // The formats come from the plugin's manifest.
   ASSERT_EQ(d.formats.size(), 1u);
-  EXPECT_NE(d.formats[0].find("TorchScript"), std::string::npos);
+  EXPECT_EQ(d.formats[0].name, "TorchScript");
+  const std::vector<std::string>& suffixes = d.formats[0].suffixes;
+  EXPECT_NE(std::find(suffixes.begin(), suffixes.end(), ".pt"), suffixes.end());
   ASSERT_FALSE(d.devices.empty());
   EXPECT_EQ(d.devices[0], "cpu");
   for (std::size_t i = 1; i < d.devices.size(); ++i)
@@ -445,10 +449,49 @@ TEST(TorchEngine, CrossEngineThreadAliasesAreAccepted) {
   EXPECT_EQ(configEntry(*model, "num_threads").source, ValueSource::Explicit);
 }
 
+// Criteria's thread fields set the same process-wide knobs as the options.
+TEST(TorchEngine, CriteriaThreadsSetNumThreadsAndInteropThreads) {
+  auto first = loadTorch("mlp");
+  const std::string intra = configEntry(*first, "num_threads").value;
+  const std::string inter = configEntry(*first, "num_interop_threads").value;
+  auto model = Model::load(Criteria{.modelPath = test::modelFile("mlp", "model.pt"),
+                                    .engine = "torch",
+                                    .intraOpThreads = std::stoi(intra),
+                                    .interOpThreads = std::stoi(inter)});
+  for (const auto& [key, value, field] :
+       {std::tuple{"num_threads", intra, "Criteria::intraOpThreads"},
+        std::tuple{"num_interop_threads", inter, "Criteria::interOpThreads"}}) {
+    SCOPED_TRACE(key);
+    const ConfigEntry entry = configEntry(*model, key);
+    EXPECT_EQ(entry.value, value);
+    EXPECT_EQ(entry.source, ValueSource::Explicit);
+    EXPECT_NE(entry.detail.find(field), std::string::npos) << entry.detail;
+  }
+  // Another value than the process's is reported, as for the option.
+  const std::string other = std::to_string(std::stoi(intra) + 1);
+  const ConfigEntry conflict = configEntry(
+      *Model::load(Criteria{.modelPath = test::modelFile("mlp", "model.pt"),
+                            .engine = "torch",
+                            .intraOpThreads = std::stoi(other)}),
+      "num_threads");
+  EXPECT_EQ(conflict.value, intra);
+  EXPECT_EQ(conflict.source, ValueSource::Engine);
+  EXPECT_NE(conflict.detail.find("requested " + other), std::string::npos) << conflict.detail;
+  // The field and the option together must agree.
+  const std::string message = expectError(ErrorCode::InvalidArgument, [&] {
+    Model::load(Criteria{.modelPath = test::modelFile("mlp", "model.pt"),
+                         .engine = "torch",
+                         .options = {{"num_threads", other}},
+                         .intraOpThreads = std::stoi(intra)});
+  });
+  EXPECT_NE(message.find("Criteria::intraOpThreads"), std::string::npos) << message;
+  EXPECT_NE(message.find("num_threads"), std::string::npos) << message;
+}
+
 // ------------------------------------------------------------------ devices
 
 TEST(TorchEngine, GpuWithoutCudaIsUnsupported) {
-  const auto devices = Registry::global().engine("torch").describe().devices;
+  const auto devices = Registry::global().describe("torch").devices;
   const std::string missing = "gpu" + std::to_string(devices.size() - 1);  // one past the last GPU
   const std::string message =
       expectError(ErrorCode::Unsupported, [&] { loadTorch("mlp", {}, missing); });

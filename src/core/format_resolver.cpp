@@ -256,7 +256,7 @@ class Resolver {
                                          missing_->pattern + "' next to it; none found");
   }
 
-  /// "ONNX (.onnx) [onnxruntime], ..." for messages.
+  /// "Format (.suffix) [engine], ..." for messages.
   std::string knownFormats(bool inDirectory) const {
     std::vector<std::string> all;
     for (const EngineFormats* e : engines_)

@@ -1,7 +1,8 @@
-// A user's program: `consumer MODEL SHAPE [ENGINE]` loads MODEL with the
-// installed polyinfer (engine chosen from the format unless given), runs it
-// once on float32 zeros of SHAPE (e.g. 1,16) and prints the engine and each
-// output's name and shape.
+// A user's program: `consumer MODEL SHAPE [ENGINE]` loads MODEL (a file, or a
+// directory holding one model for the engine) with the installed polyinfer
+// (engine chosen from the format unless given), runs it once on float32 zeros
+// of SHAPE (e.g. 1,16) and prints the engine, the format and file the model
+// was recognised as, and each output's name and shape.
 #include <polyinfer/polyinfer.hpp>
 
 #include <iostream>
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
     inputs.add(polyinfer::Tensor::allocate(polyinfer::DataType::Float32, polyinfer::parseShape(argv[2])));
     const polyinfer::Tensors outputs = predictor.predict(inputs);
     std::cout << "engine " << model->engineName() << " " << model->engineVersion() << "\n";
+    std::cout << "format " << model->location().format << " " << model->modelPath().string() << "\n";
     for (const polyinfer::NamedTensor& out : outputs)
       std::cout << "output " << out.name << " " << out.tensor.describe() << "\n";
     return outputs.size() > 0 ? 0 : 1;

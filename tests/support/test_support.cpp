@@ -1,9 +1,16 @@
+// Helpers shared by the tests: generated models and which file of one an
+// engine reads, reference data, comparisons, expected errors.
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <utility>
 
 namespace polyinfer::test {
 
@@ -40,13 +47,59 @@ Reference loadReference(const std::string& model) {
 
 std::vector<std::string> builtEngines() {
   std::vector<std::string> engines;
-  if (POLYINFER_HAVE_TORCH) engines.push_back("torch");
-  if (POLYINFER_HAVE_ONNXRUNTIME) engines.push_back("onnxruntime");
+  for (const PluginStatus& plugin : Registry::global().plugins()) engines.push_back(plugin.name);
   return engines;
 }
 
-std::string modelFileFor(const std::string& engine) {
-  return engine == "torch" ? "model.pt" : "model.onnx";
+namespace {
+
+/// modelFor's search, uncached.
+EngineModelFile findModelFile(const std::string& model, const std::string& engine) {
+  const fs::path dir = modelsDir() / model;
+  if (!fs::is_directory(dir)) {
+    ADD_FAILURE() << "generated model directory " << dir
+                  << " is missing (run the generate_models test fixture)";
+    return {{}, "no generated model " + dir.string()};
+  }
+  std::vector<fs::path> candidates;
+  for (const fs::directory_entry& item : fs::directory_iterator(dir)) {
+    if (!item.is_regular_file()) continue;
+    const ModelResolution resolved = Registry::global().resolve(item.path(), engine);
+    if (!resolved.location.format.empty()) candidates.push_back(item.path());
+  }
+  std::sort(candidates.begin(), candidates.end());
+  if (candidates.empty())
+    return {{}, engine + " reads none of the files of " + model + " (no format of its matches)"};
+  std::string refusals;
+  for (const fs::path& file : candidates) {
+    try {
+      Model::load(Criteria{.modelPath = file, .engine = engine});
+      return {file, {}};
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::Unsupported) return {file, {}};
+      refusals += (refusals.empty() ? "" : "; ") + file.filename().string() + ": " + e.what();
+    }
+  }
+  return {{}, engine + " cannot run " + model + ": " + refusals};
+}
+
+}  // namespace
+
+EngineModelFile modelFor(const std::string& model, const std::string& engine) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::string>, EngineModelFile> found;
+  std::lock_guard lock(mutex);
+  const auto key = std::make_pair(model, engine);
+  auto it = found.find(key);
+  if (it == found.end()) it = found.emplace(key, findModelFile(model, engine)).first;
+  return it->second;
+}
+
+std::string testName(const std::string& text) {
+  std::string name = text;
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return name;
 }
 
 namespace {

@@ -27,11 +27,31 @@ struct Reference {
 };
 Reference loadReference(const std::string& model);
 
-/// Engines this build has plugins for ("torch", "onnxruntime").
+/// The engines whose plugins the registry finds (Registry::global().plugins(),
+/// which starts none), in its order. Cross-engine tests run on each.
 std::vector<std::string> builtEngines();
 
-/// The model file an engine reads for a generated model.
-std::string modelFileFor(const std::string& engine);
+/// The file of a generated model that one engine reads, or why there is none.
+struct EngineModelFile {
+  std::filesystem::path file;  ///< empty when the engine reads none of the model's files
+  std::string whyNone;         ///< the reason, for GTEST_SKIP()
+  explicit operator bool() const { return !file.empty(); }
+};
+
+/// The file of generated model `model` (the files in modelsDir()/model) that
+/// `engine` reads, asking the registry instead of naming formats: the
+/// candidates are the files that Registry::global().resolve(file, engine)
+/// recognises as a format of the engine; the first of them in name order that
+/// the engine loads is taken, one it refuses with Error(Unsupported) (an
+/// opset or input dtype it cannot take) is passed over. Another load error
+/// does not pass a file over: the test that loads it fails with that error.
+/// Answers are kept for the process. Callers skip a case without a file:
+///   const test::EngineModelFile mlp = test::modelFor("mlp", engine);
+///   if (!mlp) GTEST_SKIP() << mlp.whyNone;
+EngineModelFile modelFor(const std::string& model, const std::string& engine);
+
+/// `text` as a test name: each character other than a letter or digit becomes '_'.
+std::string testName(const std::string& text);
 
 /// Largest |a - b| over all elements (as double); dtypes and shapes must match.
 double maxAbsDiff(const Tensor& actual, const Tensor& expected);
