@@ -1,5 +1,7 @@
 #include "ort_common.hpp"
 
+#include "polyinfer/plugin_kit.hpp"
+
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -127,26 +129,40 @@ ErrorCode errorCodeFor(OrtErrorCode code, Phase phase) noexcept {
   }
 }
 
-void rethrowAsError(Phase phase, const std::string& context) {
+namespace {
+
+/// ONNX Runtime's own exceptions, for plugin::rethrowAsError: the code for
+/// `phase`, ORT's error code name appended, element types ORT has no kernel
+/// for reported as Unsupported naming the type.
+template <Phase phase>
+std::optional<plugin::TranslatedError> translateOrtException(ErrorCode) {
   try {
-    throw;
-  } catch (const Error&) {
     throw;
   } catch (const Ort::Exception& e) {
     const OrtErrorCode code = e.GetOrtErrorCode();
     const std::string message = e.what();
     const std::string suffix = " [" + std::string(toString(code)) + "]";
     if (auto type = unsupportedElementType(message))
-      throw Error(ErrorCode::Unsupported, context + ": onnxruntime does not support dtype " +
-                                              *type + " (" + message + ")" + suffix);
-    throw Error(errorCodeFor(code, phase), context + ": " + message + suffix);
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::ResourceExhausted, context + ": out of memory");
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::EngineFailure, context + ": " + e.what());
+      return plugin::TranslatedError{ErrorCode::Unsupported, "onnxruntime does not support dtype " +
+                                                                 *type + " (" + message + ")" + suffix};
+    return plugin::TranslatedError{errorCodeFor(code, phase), message + suffix};
   } catch (...) {
-    throw Error(ErrorCode::EngineFailure, context + ": unknown exception");
+    return std::nullopt;
   }
+}
+
+}  // namespace
+
+void rethrowAsError(Phase phase, const std::string& context) {
+  // The kit puts "onnxruntime: " in front itself.
+  const std::string prefix = std::string(kEngineName) + ": ";
+  const std::string_view rest = std::string_view(context).starts_with(prefix)
+                                    ? std::string_view(context).substr(prefix.size())
+                                    : std::string_view(context);
+  plugin::rethrowAsError(kEngineName, rest, ErrorCode::EngineFailure,
+                         phase == Phase::Load   ? &translateOrtException<Phase::Load>
+                         : phase == Phase::Run ? &translateOrtException<Phase::Run>
+                                               : &translateOrtException<Phase::Other>);
 }
 
 }  // namespace polyinfer::ort

@@ -45,8 +45,10 @@ enum class Phase { Load, Run, Other };
 ErrorCode errorCodeFor(OrtErrorCode code, Phase phase) noexcept;
 
 /// Rethrows the exception being handled as polyinfer::Error with `context`
-/// prefixed to the message. An Error passes through unchanged. Call only
-/// from inside a catch block.
+/// ("onnxruntime: ...") prefixed to the message: the kit's
+/// plugin::rethrowAsError with a translator for Ort::Exception whose codes
+/// depend on `phase`. An Error passes through unchanged. Call only from
+/// inside a catch block.
 [[noreturn]] void rethrowAsError(Phase phase, const std::string& context);
 
 }  // namespace polyinfer::ort
