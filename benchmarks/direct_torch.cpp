@@ -1,6 +1,6 @@
 // The direct LibTorch arm: what a user of LibTorch's C++ API writes.
 //
-// It does what polyinfer's plugin (src/engines/torch/torch_engine.cpp) does
+// It does what polyinfer's plugin (src/engines/torch/) does
 // with the options the benchmark passes it (num_threads=N,
 // num_interop_threads=M, graph_optimizer=true, use_mkldnn=false):
 // torch::jit::load + eval (no freezing, no optimize_for_inference), the

@@ -1,7 +1,8 @@
 // Overhead micro-benchmark: polyinfer's Predictor::predict against the same
 // engine's own C++ API called directly, in the same process, with the same
 // thread settings, on the tiny MLP and resnet18, for every engine built
-// (onnxruntime, torch).
+// (onnxruntime, torch). Over 500 lines: the interleaved timing, its table and
+// the flags are one program; the direct arms are in direct_*.cpp.
 //
 // Two parts:
 //   1. Google Benchmark cases, one per (model, engine, arm), for the standard

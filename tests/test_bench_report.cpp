@@ -1,5 +1,7 @@
 // The benchmark reports (src/bench/report.hpp) on hand-built BenchReports:
 // text, JSON (against docs/bench-json.md), CSV and HTML. Nothing is measured.
+// Over 500 lines: one file per unit under test, and the four formats share
+// their hand-built reports.
 //
 // POLYINFER_BENCH_REPORT_OUT=<dir> keeps the files written here (for looking
 // at the HTML); otherwise they go to a temporary directory that is removed.

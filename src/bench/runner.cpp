@@ -1,4 +1,6 @@
-// The load generator (sequence and semantics: runner.hpp).
+// The load generator (sequence and semantics: runner.hpp). Over 500 lines on
+// purpose: one class whose worker side and coordinating side share private
+// state and a phase protocol; split, that protocol would be spread over files.
 //
 // Threads: run() starts one std::thread per worker and steps them through
 // the phases with a mutex-protected step counter (made -> first inference ->
