@@ -226,7 +226,8 @@ TEST_P(CliEngineTest, RandomInputsFromDeclaredShapesOrDashS) {
   const std::string& engine = GetParam();
   MODEL_OR_SKIP(mlp, "mlp");
   const auto declaresAllShapes = [&](const std::string& file) {
-    for (const TensorInfo& input : Model::load({.modelPath = file, .engine = engine})->inputs()) {
+    const auto model = Model::load({.modelPath = file, .engine = engine});
+    for (const TensorInfo& input : model->inputs()) {
       if (input.dtype == DataType::Undefined || !input.rankKnown) return false;
       if (std::any_of(input.shape.begin(), input.shape.end(), [](int64_t d) { return d < 0; })) return false;
     }
