@@ -98,9 +98,11 @@ class EngineModel {
   /// Re-entrant engines: a predictor over this shared model.
   virtual std::unique_ptr<EnginePredictor> createPredictor() const;
   /// Non-re-entrant engines: a new native instance, built from
-  /// LoadRequest::bytes. The core builds one right after load (so a model
+  /// LoadRequest::bytes. The core asks for one right after load (so a model
   /// that cannot be instantiated fails there), hands it to the first
-  /// predictor and builds one more for every further predictor.
+  /// predictor and asks for one more for every further predictor. A model
+  /// that built an instance while loading (to read its signature) may hand
+  /// that one over on the first call instead of building another.
   virtual std::unique_ptr<NativeInstance> createInstance() const;
   /// Non-re-entrant engines: a predictor that owns `instance` (one made by
   /// this model's createInstance).

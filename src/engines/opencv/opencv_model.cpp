@@ -17,13 +17,13 @@
 
 namespace polyinfer::opencv_engine {
 
-namespace {
-
 /// One predictor's Net: not safe to run from two threads at once.
 struct OpenCvInstance final : plugin::NativeInstance {
   explicit OpenCvInstance(cv::dnn::Net built) : net(std::move(built)) {}
   cv::dnn::Net net;
 };
+
+namespace {
 
 /// A Net from the source's bytes (OpenCV copies what it keeps), set to
 /// `backend` and `target`. Throws Error only.
@@ -161,21 +161,30 @@ OpenCvModel::OpenCvModel(ModelSource source, const BackendChoice& backend,
                         "model with another engine, e.g. -e onnxruntime");
     // OpenCV names a layer after its node's first output; an output it
     // cannot find by name is addressed through the unconnected layers.
-    const cv::dnn::Net net = buildNet(source_, backend_, target_);
+    loadInstance_ = std::make_unique<OpenCvInstance>(buildNet(source_, backend_, target_));
+    const cv::dnn::Net& net = loadInstance_->net;
     const bool allFound = std::all_of(outputs_.begin(), outputs_.end(), [&](const TensorInfo& output) {
       return net.getLayerId(output.name) >= 0;
     });
     if (!allFound) outputs_ = unnamedOutputs(net.getUnconnectedOutLayersNames());
     inputByName_ = true;
   } else {
-    const cv::dnn::Net net = buildNet(source_, backend_, target_);
+    loadInstance_ = std::make_unique<OpenCvInstance>(buildNet(source_, backend_, target_));
     inputs_ = {namedInfo("input")};
-    outputs_ = unnamedOutputs(net.getUnconnectedOutLayersNames());
+    outputs_ = unnamedOutputs(loadInstance_->net.getUnconnectedOutLayersNames());
   }
   for (const TensorInfo& output : outputs_) outputNames_.push_back(output.name);
 }
 
+OpenCvModel::~OpenCvModel() = default;
+
 std::unique_ptr<plugin::NativeInstance> OpenCvModel::createInstance() const {
+  {
+    // The Net built to read the signature is the first instance: building
+    // another would add a second Net construction to every load.
+    std::lock_guard<std::mutex> lock(loadInstanceMutex_);
+    if (loadInstance_) return std::move(loadInstance_);
+  }
   return std::make_unique<OpenCvInstance>(buildNet(source_, backend_, target_));
 }
 

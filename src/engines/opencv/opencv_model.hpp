@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,20 +25,24 @@ struct ModelSource {
   std::shared_ptr<const std::vector<std::uint8_t>> config;
 };
 
+struct OpenCvInstance;
+
 class OpenCvModel final : public plugin::EngineModel,
                           public std::enable_shared_from_this<OpenCvModel> {
  public:
   /// Reads the signature: for ONNX from the graph (a corrupt file or an input
   /// type OpenCV cannot take fails here), and the output names from a Net
-  /// built once for that and dropped. Throws Error, or cv::Exception from
-  /// OpenCV (the engine translates).
+  /// built for that, which becomes the first instance. Throws Error, or
+  /// cv::Exception from OpenCV (the engine translates).
   OpenCvModel(ModelSource source, const BackendChoice& backend, std::vector<ConfigEntry> config);
+  ~OpenCvModel() override;
 
   std::vector<TensorInfo> inputs() const override { return inputs_; }
   std::vector<TensorInfo> outputs() const override { return outputs_; }
   std::vector<ConfigEntry> config() const override { return config_; }
 
-  /// A new Net from the model's bytes, set to the chosen backend and target.
+  /// A Net from the model's bytes, set to the chosen backend and target: the
+  /// first call hands over the one built at load, later calls build one.
   /// Thread-safe. Throws Error (OpenCV's import errors as at load).
   std::unique_ptr<plugin::NativeInstance> createInstance() const override;
   /// A predictor that owns `instance`, which must come from createInstance().
@@ -61,6 +66,8 @@ class OpenCvModel final : public plugin::EngineModel,
   std::vector<TensorInfo> outputs_;
   std::vector<std::string> outputNames_;
   bool inputByName_ = false;
+  mutable std::mutex loadInstanceMutex_;
+  mutable std::unique_ptr<OpenCvInstance> loadInstance_;  ///< built at load, until the core takes it
 };
 
 }  // namespace polyinfer::opencv_engine
