@@ -29,19 +29,9 @@ const std::vector<std::string> kModels{"mlp", "multi_io", "dynamic_batch", "resn
 constexpr double kAtol = 1e-4;
 constexpr double kRtol = 1e-3;
 
-struct Case {
-  std::string engine;
-  std::string model;
-};
+using Case = test::EngineModelCase;
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.engine << "/" << c.model; }
-
-std::vector<Case> allCases() {
-  std::vector<Case> cases;
-  for (const std::string& engine : test::builtEngines())
-    for (const std::string& model : kModels) cases.push_back({engine, model});
-  return cases;
-}
+std::vector<Case> allCases() { return test::engineModelCases(kModels); }
 
 /// Two engines and a model both are to run.
 struct PairCase {

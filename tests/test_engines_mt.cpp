@@ -14,19 +14,9 @@ namespace {
 constexpr int kThreads = 8;
 constexpr int kCalls = 50;
 
-struct Case {
-  std::string engine;
-  std::string model;
-};
+using Case = test::EngineModelCase;
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.engine << "/" << c.model; }
-
-std::vector<Case> allCases() {
-  std::vector<Case> cases;
-  for (const std::string& engine : test::builtEngines())
-    for (const char* model : {"mlp", "multi_io", "mobilenet_v2"}) cases.push_back({engine, model});
-  return cases;
-}
+std::vector<Case> allCases() { return test::engineModelCases({"mlp", "multi_io", "mobilenet_v2"}); }
 
 class SharedModelThreads : public ::testing::TestWithParam<Case> {};
 

@@ -95,6 +95,15 @@ EngineModelFile modelFor(const std::string& model, const std::string& engine) {
   return it->second;
 }
 
+void PrintTo(const EngineModelCase& c, std::ostream* os) { *os << c.engine << "/" << c.model; }
+
+std::vector<EngineModelCase> engineModelCases(const std::vector<std::string>& models) {
+  std::vector<EngineModelCase> cases;
+  for (const std::string& engine : builtEngines())
+    for (const std::string& model : models) cases.push_back({engine, model});
+  return cases;
+}
+
 std::string testName(const std::string& text) {
   std::string name = text;
   for (char& c : name)

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,15 @@ struct EngineModelFile {
 ///   const test::EngineModelFile mlp = test::modelFor("mlp", engine);
 ///   if (!mlp) GTEST_SKIP() << mlp.whyNone;
 EngineModelFile modelFor(const std::string& model, const std::string& engine);
+
+/// One engine and one generated model: a case of the cross-engine tests.
+struct EngineModelCase {
+  std::string engine;
+  std::string model;
+};
+void PrintTo(const EngineModelCase& c, std::ostream* os);
+/// Every built engine with each of `models`.
+std::vector<EngineModelCase> engineModelCases(const std::vector<std::string>& models);
 
 /// `text` as a test name: each character other than a letter or digit becomes '_'.
 std::string testName(const std::string& text);
