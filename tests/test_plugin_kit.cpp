@@ -88,11 +88,12 @@ TEST(PluginKit, ThreadOptionsAcceptDjlNames) {
 TEST(PluginKit, ProcessWideSettingAppliesOnceAndReportsConflicts) {
   plugin::ProcessWideSetting setting("Lib");
   int applied = 0;
+  int64_t inEffect = -1;
   auto set = [&](int64_t v) {
     ++applied;
-    return v;
+    inEffect = v;
   };
-  auto current = [] { return int64_t{-1}; };
+  auto current = [&] { return inEffect; };
   plugin::ResolvedInt first = setting.apply({4, {"threads", "4", ValueSource::Default, "cores 4"}}, set, current);
   EXPECT_EQ(first.value, 4);
   EXPECT_EQ(first.entry.detail, "cores 4; applied process-wide");
@@ -108,14 +109,14 @@ TEST(PluginKit, ProcessWideSettingAppliesOnceAndReportsConflicts) {
   plugin::ProcessWideSetting refused("Lib", true);
   plugin::ResolvedInt r = refused.apply(
       {1, {"flag", "true", ValueSource::Explicit, ""}},
-      [](int64_t) -> int64_t { throw std::runtime_error("already in use"); }, [] { return int64_t{0}; });
+      [](int64_t) { throw std::runtime_error("already in use"); }, [] { return int64_t{0}; });
   EXPECT_EQ(r.value, 0);
   EXPECT_EQ(r.entry.value, "false");
   EXPECT_EQ(r.entry.detail, "requested true; Lib refused (already in use); process uses false");
 
   plugin::ProcessWideSetting rounded("Lib");
-  plugin::ResolvedInt rr = rounded.apply({3, {"t", "3", ValueSource::Default, ""}},
-                                         [](int64_t) { return int64_t{2}; }, current);
+  plugin::ResolvedInt rr = rounded.apply({3, {"t", "3", ValueSource::Default, ""}}, [](int64_t) {},
+                                         [] { return int64_t{2}; });
   EXPECT_EQ(rr.entry.value, "2");
   EXPECT_EQ(rr.entry.source, ValueSource::Engine);
   EXPECT_NE(rr.entry.detail.find("requested 3, Lib uses 2"), std::string::npos) << rr.entry.detail;

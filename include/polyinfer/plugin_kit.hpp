@@ -168,9 +168,10 @@ ConfigEntry resolveStoredPrecision(const Options& options, const std::string& en
 /// with source Engine and a detail naming both values. Thread-safe.
 class ProcessWideSetting {
  public:
-  /// Applies `value`; returns the value then in effect (an engine may round
-  /// it). May throw: then `current` reads what the process uses.
-  using Apply = std::function<int64_t(int64_t value)>;
+  /// Applies `value`; may throw when the engine refuses.
+  using Apply = std::function<void(int64_t value)>;
+  /// Reads the value in effect (after `Apply`, which an engine may round, or
+  /// after a refusal).
   using Current = std::function<int64_t()>;
 
   /// `library` names the engine library in messages ("LibTorch"); `isBool`

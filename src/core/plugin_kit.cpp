@@ -191,12 +191,11 @@ ResolvedInt ProcessWideSetting::apply(ResolvedInt requested, const Apply& set,
     entry.detail += (entry.detail.empty() ? "" : "; ") + text;
   };
   if (!applied_) {
-    int64_t inEffect = 0;
     try {
-      inEffect = set(requested.value);
+      set(requested.value);
     } catch (const std::exception& e) {
       // Something in this process set it (or used the pool) before us.
-      inEffect = current();
+      const int64_t inEffect = current();
       applied_ = true;
       value_ = inEffect;
       return {inEffect,
@@ -204,6 +203,7 @@ ResolvedInt ProcessWideSetting::apply(ResolvedInt requested, const Apply& set,
                "requested " + format(requested.value) + "; " + library_ + " refused (" + e.what() +
                    "); process uses " + format(inEffect)}};
     }
+    const int64_t inEffect = current();
     applied_ = true;
     value_ = inEffect;
     append("applied process-wide");

@@ -121,10 +121,7 @@ ConfigEntry applyThreads(plugin::ResolvedInt requested) {
   // OpenCV's parallel framework (its TBB arena or thread pool) is shared by
   // every Net in the process.
   static plugin::ProcessWideSetting setting("OpenCV");
-  const auto set = [](int64_t threads) {
-    cv::setNumThreads(static_cast<int>(threads));
-    return static_cast<int64_t>(cv::getNumThreads());
-  };
+  const auto set = [](int64_t threads) { cv::setNumThreads(static_cast<int>(threads)); };
   const auto current = [] { return static_cast<int64_t>(cv::getNumThreads()); };
   ConfigEntry entry = setting.apply(std::move(requested), set, current).entry;
   entry.detail += "; cv::setNumThreads";

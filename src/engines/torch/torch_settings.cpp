@@ -85,9 +85,9 @@ plugin::ProcessWideSetting& cudnnBenchmarkSetting() {
 /// backtrace) becomes a one-line std::runtime_error, which ProcessWideSetting
 /// quotes in its report.
 template <typename Call>
-int64_t summarisingRefusal(Call call) {
+void summarisingRefusal(Call call) {
   try {
-    return call();
+    call();
   } catch (const c10::Error& e) {
     throw std::runtime_error(torchMessage(e));
   }
@@ -179,20 +179,14 @@ AppliedSettings applySettings(TorchOptions options, bool hasCuda) {
   plugin::ResolvedInt intraOp = intraOpSetting().apply(
       std::move(options.intraOpThreads),
       [](int64_t n) {
-        return summarisingRefusal([n] {
-          at::set_num_threads(static_cast<int>(n));
-          return static_cast<int64_t>(at::get_num_threads());
-        });
+        summarisingRefusal([n] { at::set_num_threads(static_cast<int>(n)); });
       },
       [] { return static_cast<int64_t>(at::get_num_threads()); });
   settings.intraOpThreads = static_cast<int>(intraOp.value);
   plugin::ResolvedInt interOp = interOpSetting().apply(
       std::move(options.interOpThreads),
       [](int64_t n) {
-        return summarisingRefusal([n] {
-          at::set_num_interop_threads(static_cast<int>(n));
-          return static_cast<int64_t>(at::get_num_interop_threads());
-        });
+        summarisingRefusal([n] { at::set_num_interop_threads(static_cast<int>(n)); });
       },
       [] { return static_cast<int64_t>(at::get_num_interop_threads()); });
 
@@ -209,10 +203,8 @@ AppliedSettings applySettings(TorchOptions options, bool hasCuda) {
                          .apply(
                              std::move(requested),
                              [](int64_t on) {
-                               return summarisingRefusal([on] {
-                                 at::globalContext().setBenchmarkCuDNN(on != 0);
-                                 return static_cast<int64_t>(at::globalContext().benchmarkCuDNN());
-                               });
+                               summarisingRefusal(
+                                   [on] { at::globalContext().setBenchmarkCuDNN(on != 0); });
                              },
                              [] { return static_cast<int64_t>(at::globalContext().benchmarkCuDNN()); })
                          .entry);
