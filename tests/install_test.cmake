@@ -22,7 +22,10 @@
 #      POLYINFER_ENGINE_PATH and LD_LIBRARY_PATH are unset, so only the
 #      install's own plugin directory and RUNPATHs can find the engines
 #   5. <prefix>/bin/polyinfer info --json lists every built engine as loaded
-#      from <prefix>/lib/polyinfer/engines, with its manifest's formats
+#      from <prefix>/lib/polyinfer/engines, with its manifest's formats; and
+#      `polyinfer predict` runs the mlp from its TensorProto (.pb) test data on
+#      the first engine, which needs polyinfer::io's TensorProto module, found
+#      beside the installed libpolyinfer_io
 #   6. the prefix, moved elsewhere, still works (relocatable): step 5 again
 cmake_minimum_required(VERSION 3.25)
 
@@ -95,6 +98,8 @@ set(expected
   "${libdir}/cmake/polyinfer/polyinferConfigVersion.cmake"
   "${libdir}/cmake/polyinfer/polyinferTargets.cmake"
   "${libdir}/libpolyinfer.so"
+  "${libdir}/libpolyinfer_io.so"
+  "${libdir}/polyinfer/libpolyinfer_io_tensorproto.so"
   "${prefix}/include/polyinfer/polyinfer.hpp"
   "${prefix}/include/polyinfer/version.hpp")
 if(CLI)
@@ -133,7 +138,8 @@ endforeach()
 set(step "installed RUNPATHs")
 find_program(READELF readelf)
 if(READELF)
-  file(GLOB binaries "${libdir}/libpolyinfer*.so" "${engine_dir}/libpolyinfer_engine_*.so"
+  file(GLOB binaries "${libdir}/libpolyinfer*.so" "${libdir}/polyinfer/libpolyinfer_*.so"
+                     "${engine_dir}/libpolyinfer_engine_*.so"
                      "${prefix}/bin/polyinfer")
   foreach(binary IN LISTS binaries)
     run_checked("${READELF}" -d "${binary}")
@@ -183,27 +189,40 @@ if(NOT EXISTS "${consumer}")
 endif()
 
 # ---------------------------------------------------------------- 4. consumer runs
-# mlp's input shape from the generator's meta.json.
-set(meta_file "${MODELS_DIR}/mlp/meta.json")
-if(NOT EXISTS "${meta_file}")
-  set(step "read the mlp model")
-  fail("${meta_file} is missing (the generate_models fixture must run first)")
-endif()
-file(READ "${meta_file}" meta)
-string(JSON rank LENGTH "${meta}" inputs 0 shape)
-set(dims "")
-math(EXPR last "${rank} - 1")
-foreach(i RANGE ${last})
-  string(JSON dim GET "${meta}" inputs 0 shape ${i})
-  list(APPEND dims ${dim})
-endforeach()
-list(JOIN dims "," shape)
+# The model each engine runs: the mlp (PyTorch's generator writes it in every
+# format but TensorFlow's), tf_tiny's SavedModel for tensorflow; the input
+# shape from the generator's meta.json.
+function(model_for engine out_model out_shape)
+  if(engine STREQUAL "tensorflow")
+    set(model_root "${MODELS_DIR}/tf_tiny")
+    set(model "${model_root}/saved_model")
+  else()
+    set(model_root "${MODELS_DIR}/mlp")
+    set(model "${model_root}")
+  endif()
+  set(meta_file "${model_root}/meta.json")
+  if(NOT EXISTS "${meta_file}")
+    set(step "read the model for ${engine}")
+    fail("${meta_file} is missing (the generate_models fixtures must run first)")
+  endif()
+  file(READ "${meta_file}" meta)
+  string(JSON rank LENGTH "${meta}" inputs 0 shape)
+  set(dims "")
+  math(EXPR last "${rank} - 1")
+  foreach(i RANGE ${last})
+    string(JSON dim GET "${meta}" inputs 0 shape ${i})
+    list(APPEND dims ${dim})
+  endforeach()
+  list(JOIN dims "," shape)
+  set(${out_model} "${model}" PARENT_SCOPE)
+  set(${out_shape} "${shape}" PARENT_SCOPE)
+endfunction()
 
 foreach(engine IN LISTS ENGINES)
   set(step "run the consumer with the ${engine} engine")
-  # The directory holds one model file per engine format; naming the engine
-  # makes the registry pick that engine's file by its installed manifest.
-  set(model "${MODELS_DIR}/mlp")
+  # The mlp's directory holds one model file per engine format; naming the
+  # engine makes the registry pick that engine's file by its installed manifest.
+  model_for(${engine} model shape)
   run_checked("${consumer}" "${model}" "${shape}" "${engine}")
   message(STATUS "consumer ${model} with ${engine}:\n${run_output}")
   if(NOT run_output MATCHES "engine ${engine} ")
@@ -256,18 +275,37 @@ function(check_info root)
   endforeach()
 endfunction()
 
+# Checks `<root>/bin/polyinfer predict` on the mlp's .pb inputs and expected
+# outputs: the installed libpolyinfer_io must load its TensorProto module.
+function(check_tensor_proto root)
+  if(NOT ENGINES)
+    return()
+  endif()
+  list(GET ENGINES 0 engine)
+  set(data "${MODELS_DIR}/mlp/test_data_set_0")
+  run_checked("${root}/bin/polyinfer" predict -e ${engine} -u "${MODELS_DIR}/mlp"
+              -i "${data}" --expect "${data}")
+  if(NOT run_output MATCHES "ok +output")
+    fail("polyinfer predict on ${engine} did not match the mlp's expected output:\n${run_output}")
+  endif()
+endfunction()
+
 if(NOT CLI)
   message(STATUS "install test passed (the polyinfer tool is not built: its steps were skipped)")
   return()
 endif()
 set(step "${prefix}/bin/polyinfer info")
 check_info("${prefix}")
+set(step "${prefix}/bin/polyinfer predict with .pb tensors")
+check_tensor_proto("${prefix}")
 
 # ---------------------------------------------------------------- 6. relocated
 set(moved "${WORK_DIR}/moved-prefix")
 set(step "polyinfer info from the install moved to ${moved}")
 file(RENAME "${prefix}" "${moved}")
 check_info("${moved}")
+set(step "polyinfer predict with .pb tensors from the install moved to ${moved}")
+check_tensor_proto("${moved}")
 
 message(STATUS "install test passed: engines '${ENGINES}' installed under ${prefix}, "
-               "found by find_package, by the consumer and by polyinfer info, also after a move")
+               "found by find_package, by the consumer and by polyinfer info and predict, also after a move")

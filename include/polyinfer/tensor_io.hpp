@@ -1,5 +1,9 @@
 // Reading and writing tensors as files: numpy .npy and ONNX TensorProto .pb.
-// Part of the polyinfer::io library (links protobuf and ONNX's proto classes).
+// Part of the polyinfer::io library, which links no protobuf: TensorProto files
+// go through a module it loads on first use, RTLD_LOCAL, from beside itself
+// (<libdir>/polyinfer/libpolyinfer_io_tensorproto.so, with Debian's protobuf
+// and ONNX's proto classes), so that protobuf stays out of the program's
+// global symbol scope, where it breaks engines that carry their own.
 #pragma once
 
 #include <filesystem>
@@ -31,9 +35,11 @@ void writeNpy(const std::filesystem::path& file, const Tensor& tensor);
 /// Data in external files or segments is Error(Unsupported); a file that does
 /// not parse, or whose data does not fit its dtype and dims, is
 /// Error(InvalidArgument) naming the file; a missing file Error(NotFound).
+/// A module that cannot be loaded (a broken install) is Error(Internal).
 NamedTensor readTensorProto(const std::filesystem::path& file);
 
 /// Writes a serialized onnx.TensorProto with raw_data (string_data for strings).
+/// Loads the module as readTensorProto does.
 void writeTensorProto(const std::filesystem::path& file, const std::string& name,
                       const Tensor& tensor);
 

@@ -1,5 +1,7 @@
 // onnx.TensorProto reader and writer, with Debian's generated classes
-// (libonnx-dev, built with ONNX_ML=1 and ONNX_NAMESPACE=onnx).
+// (libonnx-dev, built with ONNX_ML=1 and ONNX_NAMESPACE=onnx). This file is
+// the module libpolyinfer_io_tensorproto.so, which libpolyinfer_io loads at
+// run time (tensor_proto_module.hpp says why); it exports only its entry point.
 //
 // Where each dtype lives when raw_data is not used (onnx.proto):
 //   float_data   FLOAT, COMPLEX64 (real, imaginary pairs)
@@ -17,7 +19,8 @@
 #include <limits>
 
 #include "io_util.hpp"
-#include "polyinfer/tensor_io.hpp"
+#include "polyinfer/version.hpp"
+#include "tensor_proto_module.hpp"
 
 namespace polyinfer::io {
 namespace fs = std::filesystem;
@@ -51,8 +54,6 @@ std::size_t swapUnit(DataType type) {
   if (type == DataType::Complex128) return 8;
   return wholeBytes(type);
 }
-
-}  // namespace
 
 NamedTensor readTensorProto(const fs::path& file) {
   const std::string bytes = detail::readWholeFile(file, kWhat);
@@ -219,4 +220,12 @@ void writeTensorProto(const fs::path& file, const std::string& name, const Tenso
   detail::writeWholeFile(file, kWhat, bytes);
 }
 
+}  // namespace
 }  // namespace polyinfer::io
+
+extern "C" const polyinfer::io::detail::TensorProtoModule* polyinfer_io_tensorproto_module() {
+  static constexpr polyinfer::io::detail::TensorProtoModule module{
+      polyinfer::io::detail::kTensorProtoModuleAbi, POLYINFER_VERSION,
+      &polyinfer::io::readTensorProto, &polyinfer::io::writeTensorProto};
+  return &module;
+}
