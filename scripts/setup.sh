@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what polyinfer needs on Debian 12 and nothing more: Debian packages
 # that are missing (apt), then ONNX Runtime from the npm registry into
-# .deps/onnxruntime. Idempotent: a second run only checks, in seconds.
+# .deps/onnxruntime, then the engines that come as pinned Python wheels
+# (TensorFlow) into virtual environments under .deps/venv/. Idempotent: a
+# second run only checks, in seconds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -12,6 +14,8 @@ packages=(
   libtorch-dev libopenblas0-openmp
   # Test-model generation with Debian's /usr/bin/python3.
   python3-torch python3-torchvision python3-onnx python3-numpy
+  # Virtual environments for the engines that come as wheels (PyPI).
+  python3-venv
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler libonnx-dev
@@ -37,3 +41,6 @@ if ((${#missing[@]})); then
 fi
 
 bash "$root/scripts/install_onnxruntime.sh"
+# TensorFlow: its C API library and headers come with the official wheel
+# (scripts/wheels/tensorflow.txt); its Python also makes the test models.
+bash "$root/scripts/install_wheels.sh" tensorflow

@@ -1,0 +1,107 @@
+// The TensorFlow plugin under concurrency: racing first loads (the library
+// opened once), and one shared TF_Session with a predictor per thread whose
+// outputs equal the single-threaded ones. TensorFlow's own threads are not
+// instrumented; what TSan checks is the plugin's and the core's side.
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+
+#if POLYINFER_HAVE_TENSORFLOW
+
+namespace polyinfer {
+namespace {
+
+constexpr int kThreads = 8;
+
+std::shared_ptr<Model> load(const std::string& name, int workers) {
+  return Model::load(Criteria{.modelPath = test::modelFile(name, "saved_model"),
+                              .engine = "tensorflow",
+                              .options = {{"intraOpNumThreads", "1"}},
+                              .workers = workers});
+}
+
+bool sameBytes(const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
+  if (a.dtype() == DataType::String) return a.strings() == b.strings();
+  return a.byteSize() == b.byteSize() && std::memcmp(a.rawData(), b.rawData(), a.byteSize()) == 0;
+}
+
+TEST(TfEngineMt, ConcurrentFirstLoads) {
+  const test::Reference ref = test::loadReference("tf_tiny");
+  std::barrier start(kThreads);
+  std::vector<Tensor> results(kThreads);
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      try {
+        auto model = load("tf_tiny", kThreads);
+        Predictor predictor = model->newPredictor();
+        results[t] = predictor.predict(ref.inputs)[0].tensor;
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    SCOPED_TRACE("thread " + std::to_string(t));
+    ASSERT_EQ(errors[t], "");
+    EXPECT_TRUE(sameBytes(results[t], ref.outputs[0].tensor));
+  }
+}
+
+/// kThreads threads, each with its own predictor over one shared model,
+/// `calls` calls each: every output equals the single-threaded one bit for bit.
+void runSharedModel(const std::string& name, int calls) {
+  auto model = load(name, kThreads);
+  const test::Reference ref = test::loadReference(name);
+  Tensors expected;
+  {
+    Predictor predictor = model->newPredictor();
+    expected = predictor.predict(ref.inputs);
+  }
+  std::barrier start(kThreads);
+  std::vector<std::string> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        Predictor predictor = model->newPredictor();
+        start.arrive_and_wait();
+        for (int call = 0; call < calls && failures[t].empty(); ++call) {
+          const Tensors out = predictor.predict(ref.inputs);
+          for (std::size_t i = 0; i < out.size(); ++i)
+            if (!sameBytes(out[i].tensor, expected[i].tensor))
+              failures[t] = "call " + std::to_string(call) + " output " + out[i].name + " differs";
+        }
+      } catch (const std::exception& e) {
+        failures[t] = e.what();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+}
+
+TEST(TfEngineMt, MixedDtypesAndStrings8Threads50CallsEach) { runSharedModel("tf_multi_io", 50); }
+
+TEST(TfEngineMt, EveryDtype8Threads50CallsEach) { runSharedModel("tf_dtypes", 50); }
+
+TEST(TfEngineMt, Cnn8ThreadsAFewCallsEach) { runSharedModel("tf_cnn", 3); }
+
+}  // namespace
+}  // namespace polyinfer
+
+#else
+
+TEST(TfEngineMt, NotBuilt) { GTEST_SKIP() << "built without the TensorFlow engine"; }
+
+#endif

@@ -1,0 +1,588 @@
+#!/usr/bin/env python3
+"""Generate polyinfer's TensorFlow test models (SavedModels) and TensorFlow reference data.
+
+Usage:
+    .deps/venv/tensorflow/bin/python tools/gen_tf_models.py --out DIR [--models a,b,...] [--force]
+
+Run with the project's TensorFlow virtual environment (tensorflow-cpu, keras 3, tf2onnx,
+onnx, ml_dtypes); nothing is downloaded: keras.applications models are built with
+weights=None and seeded random weights.
+
+For each model M this writes DIR/M/:
+    saved_model/             TF2 SavedModel, tag "serve", signature "serving_default"
+                             (tf_multi_io also has a second signature, "extra"). Input and
+                             output names are the signature's keys.
+    model.onnx               tf_cnn only: the same network converted with tf2onnx (opset 13),
+                             input "input", output "logits", dynamic batch axis "batch";
+                             test_data_set_0 applies to it as well.
+    test_data_set_0/input_K.pb, output_K.pb   onnx.TensorProto (ONNX backend-test layout),
+                             `name` = the signature key. K follows the keys sorted by name,
+                             the order of TensorFlow's signature maps. Outputs are what the
+                             *loaded* SavedModel's serving_default signature computed.
+                             Numeric tensors use raw_data (little-endian, C order; bool one
+                             byte; float16 and bfloat16 their 2-byte bit patterns, bfloat16
+                             as data_type BFLOAT16=16); strings use string_data (STRING=8).
+    meta.json                tensorflow version, signature, all signature keys, tags, and
+                             the serving_default inputs/outputs (name, numpy-style dtype,
+                             shape with -1 for unknown dims) in that same sorted order;
+                             "other_signatures" describes the others the same way.
+    .stamp                   generator version + tensorflow version; a matching stamp means
+                             "up to date" and the model is skipped unless --force (checked
+                             before TensorFlow is imported, so an up-to-date run is quick).
+
+Each model is built in DIR/.tmp-M and renamed into place only when complete, so an
+interrupted run never leaves a directory with a stamp but missing files.
+"""
+import argparse
+import importlib.metadata
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+import ml_dtypes
+
+# Bump when anything about the generated files changes, so old stamps stop matching.
+GEN_VERSION = "polyinfer-gen_tf_models-2"
+
+SIGNATURE = "serving_default"
+TAGS = ["serve"]
+ONNX_OPSET = 13
+
+MODELS = ["tf_cnn", "tf_multi_io", "tf_dtypes", "tf_tiny"]
+# A fixed seed per model, so adding or reordering models never changes another's data.
+SEEDS = {"tf_cnn": 0, "tf_multi_io": 202, "tf_dtypes": 303, "tf_tiny": 404}
+
+# ONNX TensorProto.DataType numbers, keyed by numpy-style dtype name.
+ONNX_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "int32": 6,
+               "int64": 7, "string": 8, "bool": 9, "float16": 10, "float64": 11,
+               "uint32": 12, "uint64": 13, "bfloat16": 16}
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+
+tf = None  # imported lazily: an up-to-date run never pays for it
+
+
+class GenError(Exception):
+    pass
+
+
+def check(cond, msg):
+    # Not `assert`: these checks must survive `python -O`.
+    if not cond:
+        raise GenError(msg)
+
+
+def tf_version():
+    for dist in ("tensorflow", "tensorflow-cpu"):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return import_tf().__version__
+
+
+def stamp_text():
+    return f"{GEN_VERSION} tensorflow={tf_version()}\n"
+
+
+# TensorFlow logs these through absl while it is imported, before it reads
+# TF_CPP_MIN_LOG_LEVEL; import_tf drops them and passes any other stderr output on.
+IMPORT_NOISE = ("All log messages before absl::InitializeLog() is called",
+                "oneDNN custom operations are on")
+
+
+def import_tf():
+    global tf
+    if tf is None:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as cap:
+            os.dup2(cap.fileno(), 2)
+            try:
+                import tensorflow
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                cap.seek(0)
+                for line in cap.read().decode("utf-8", "replace").splitlines(True):
+                    if not any(n in line for n in IMPORT_NOISE):
+                        sys.stderr.write(line)
+        tf = tensorflow
+    return tf
+
+
+# ---------------------------------------------------------------------------- tensors
+
+def dtype_name(dt):
+    """numpy-style name of a numpy or TensorFlow dtype: float32, bfloat16, string, ..."""
+    if tf is not None and isinstance(dt, tf.dtypes.DType):
+        return dt.name  # TF's names are numpy's, plus "string" and "bfloat16"
+    dt = np.dtype(dt)
+    if dt.kind in "OSU":
+        return "string"
+    return dt.name
+
+
+def to_proto(name, a):
+    """onnx.TensorProto for array `a`, written by hand so the encoding is exactly as documented."""
+    t = onnx.TensorProto()
+    t.name = name
+    t.dims.extend(int(d) for d in a.shape)
+    dn = dtype_name(a.dtype)
+    check(dn in ONNX_DTYPES, f"{name}: no ONNX type for {a.dtype}")
+    t.data_type = ONNX_DTYPES[dn]
+    if dn == "string":
+        flat = a.reshape(-1)
+        t.string_data.extend(s if isinstance(s, bytes) else str(s).encode("utf-8") for s in flat)
+    elif dn == "bfloat16":
+        t.raw_data = np.asarray(a).view(np.uint16).astype("<u2").tobytes(order="C")
+    elif dn == "bool":
+        t.raw_data = np.asarray(a).astype(np.uint8).tobytes(order="C")
+    else:
+        t.raw_data = np.asarray(a).astype(a.dtype.newbyteorder("<")).tobytes(order="C")
+    return t
+
+
+def same_exact(ref, got, what):
+    """Same dtype, shape and bits (strings: same bytes)."""
+    check(dtype_name(ref.dtype) == dtype_name(got.dtype) and ref.shape == got.shape,
+          f"{what}: got {got.dtype}{list(got.shape)}, expected {ref.dtype}{list(ref.shape)}")
+    if dtype_name(ref.dtype) == "string":
+        check(list(ref.reshape(-1)) == list(got.reshape(-1)), f"{what}: strings differ")
+    else:
+        check(np.ascontiguousarray(ref).tobytes() == np.ascontiguousarray(got).tobytes(),
+              f"{what}: values differ")
+
+
+def write_test_data(tdir, inputs, outputs):
+    """input_K.pb / output_K.pb in the given (sorted) order; every file read back and checked."""
+    os.makedirs(tdir)
+    for prefix, tensors in (("input", inputs), ("output", outputs)):
+        for k, (n, a) in enumerate(tensors.items()):
+            path = os.path.join(tdir, f"{prefix}_{k}.pb")
+            with open(path, "wb") as f:
+                f.write(to_proto(n, a).SerializeToString())
+            back = onnx.TensorProto()
+            with open(path, "rb") as f:
+                back.ParseFromString(f.read())
+            check(back.name == n, f"{path}: name {back.name!r}, expected {n!r}")
+            if dtype_name(a.dtype) == "string":
+                # Not numpy_helper.to_array: it decodes to str, and bytes are the point.
+                check(back.data_type == 8 and list(back.dims) == list(a.shape),
+                      f"{path}: data_type {back.data_type} dims {list(back.dims)}")
+                got = np.array(list(back.string_data), dtype=object).reshape(a.shape)
+            else:
+                got = onnx.numpy_helper.to_array(back)
+            if dtype_name(a.dtype) == "bfloat16":
+                check(back.data_type == 16, f"{path}: data_type {back.data_type}, expected 16")
+            same_exact(a, got, f"{path} read back")
+
+
+def spec_desc(name, spec):
+    return {"name": name, "dtype": dtype_name(spec.dtype),
+            "shape": [-1 if d is None else int(d) for d in spec.shape.as_list()]}
+
+
+# ---------------------------------------------------------------------------- models
+
+def spec(shape, dtype, name):
+    return tf.TensorSpec(shape, dtype, name=name)
+
+
+def build_cnn(rng):
+    import keras
+    keras.utils.set_random_seed(SEEDS["tf_cnn"])
+    net = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3),
+                                         classifier_activation=None)
+    # Fresh BN layers are identity-ish (mean 0, var 1); with random conv weights that makes
+    # the logits collapse to ~1e-9 and hides an engine that ignores BN statistics.
+    n_bn = 0
+    for layer in net.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.normal(0.0, 0.1, n).astype(np.float32))
+            layer.moving_variance.assign(rng.uniform(0.5, 1.5, n).astype(np.float32))
+            n_bn += 1
+    check(n_bn > 0, "MobileNetV2 has no BatchNormalization layers?")
+
+    class Cnn(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+            # Keras 3 keeps its tf.Variables inside its own Variable objects:
+            # tracked only through `net`, they are saved to the checkpoint but
+            # the graph's variable handles are not the ones TensorFlow's C++
+            # loader (TF_LoadSessionFromSavedModel, TF Serving) restores, and
+            # every run fails with "Could not find variable". Tracking the
+            # tf.Variables themselves (as keras.export.ExportArchive does)
+            # makes the SavedModel loadable outside Python too.
+            self.tf_variables = [v.value for v in net.variables]
+
+        @tf.function(input_signature=[spec([None, 224, 224, 3], tf.float32, "input")])
+        def serve(self, input):  # noqa: A002 -- the name is the point
+            return {"logits": self.net(input, training=False)}
+
+    m = Cnn()
+    inputs = {"input": rng.standard_normal((2, 224, 224, 3)).astype(np.float32)}
+    expect = {"inputs": {"input": ("float32", [-1, 224, 224, 3])},
+              "outputs": {"logits": ("float32", [-1, 1000])}}
+    return m, {SIGNATURE: m.serve}, inputs, expect
+
+
+def build_multi_io(rng):
+    class MultiIO(tf.Module):
+        @tf.function(input_signature=[spec([None, 4], tf.float32, "x"),
+                                      spec([None, 2], tf.int64, "idx"),
+                                      spec([None, 4], tf.bool, "mask"),
+                                      spec([None], tf.string, "text")])
+        def serve(self, x, idx, mask, text):
+            picked = tf.reduce_sum(tf.gather(x, idx, batch_dims=1), axis=1, keepdims=True)
+            scores = tf.where(mask, x * 2.0 + 1.0, tf.zeros_like(x)) + picked
+            count = (tf.reduce_sum(tf.cast(mask, tf.int64), axis=1)
+                     + tf.reduce_sum(idx, axis=1))
+            return {"scores": scores,
+                    "count": count,
+                    "any": tf.reduce_any(mask, axis=1),
+                    # ASCII-only: with encoding="utf-8" TF 2.21 cuts a string at
+                    # an embedded NUL, which would hide an engine that does the same.
+                    "upper": tf.strings.join([tf.strings.upper(text), "!"]),
+                    "mean": tf.reduce_mean(tf.cast(x, tf.float64), axis=1)}
+
+        @tf.function(input_signature=[spec([None, 4], tf.float32, "x")])
+        def extra(self, x):
+            return {"y": tf.tanh(x) * 3.0}
+
+    m = MultiIO()
+    mask = np.zeros((3, 4), dtype=bool)
+    for r, k in ((0, 2), (1, 1)):  # 2 and 1 True at random places; row 2 all False
+        mask[r, rng.permutation(4)[:k]] = True
+    inputs = {"x": rng.standard_normal((3, 4)).astype(np.float32),
+              "idx": rng.integers(0, 4, (3, 2), dtype=np.int64),
+              "mask": mask,
+              # an embedded NUL, non-ASCII UTF-8 (passed through as is), an empty string
+              "text": np.array([b"ab\x00cd", "h\u00e9llo w\u00f6rld \u2713".encode("utf-8"), b""],
+                               dtype=object)}
+    expect = {"inputs": {"x": ("float32", [-1, 4]), "idx": ("int64", [-1, 2]),
+                         "mask": ("bool", [-1, 4]), "text": ("string", [-1])},
+              "outputs": {"scores": ("float32", [-1, 4]), "count": ("int64", [-1]),
+                          "any": ("bool", [-1]), "upper": ("string", [-1]),
+                          "mean": ("float64", [-1])}}
+    return m, {SIGNATURE: m.serve, "extra": m.extra}, inputs, expect
+
+
+DTYPES = [("f16", "float16"), ("bf16", "bfloat16"), ("f64", "float64"), ("i8", "int8"),
+          ("i16", "int16"), ("i32", "int32"), ("i64", "int64"), ("u8", "uint8"),
+          ("u16", "uint16"), ("u32", "uint32"), ("u64", "uint64"), ("b", "bool"),
+          ("f32", "float32")]
+
+
+def has_add_kernel(dt):
+    try:
+        tf.add(tf.constant([1], dtype=dt), tf.constant([1], dtype=dt))
+        return True
+    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, TypeError):
+        return False
+
+
+def build_dtypes(rng):
+    tdt = {n: tf.as_dtype(d) for n, d in DTYPES}
+    via_int64 = {n for n, d in DTYPES if d != "bool" and not has_add_kernel(tdt[n])}
+
+    class Dtypes(tf.Module):
+        @tf.function(input_signature=[spec([2, 3], tdt[n], n) for n, _ in DTYPES])
+        def serve(self, *args):
+            out = {}
+            for (n, _), a in zip(DTYPES, args):
+                if tdt[n] == tf.bool:
+                    out[f"{n}_out"] = tf.logical_not(a)
+                elif n in via_int64:  # no CPU Add kernel for this dtype
+                    out[f"{n}_out"] = tf.cast(tf.cast(a, tf.int64) + 1, tdt[n])
+                else:
+                    out[f"{n}_out"] = a + tf.constant(1, dtype=tdt[n])
+                if n == "f32":
+                    out["passthrough"] = tf.identity(a)
+            return out
+
+    m = Dtypes()
+    inputs = {}
+    for n, d in DTYPES:
+        if d == "bool":
+            a = rng.random((2, 3)) < 0.5
+        elif d in ("float16", "bfloat16", "float32", "float64"):
+            # quarter steps: exact in every float type, so "+1" is exact too
+            a = (rng.integers(-40, 41, (2, 3)) / 4.0).astype(np.dtype(ml_dtypes.bfloat16)
+                                                              if d == "bfloat16" else d)
+        elif d.startswith("u"):
+            a = rng.integers(0, 101, (2, 3)).astype(d)
+        else:
+            a = rng.integers(-50, 51, (2, 3)).astype(d)
+        inputs[n] = a
+    expect = {"inputs": {n: (d, [2, 3]) for n, d in DTYPES},
+              "outputs": {**{f"{n}_out": (d, [2, 3]) for n, d in DTYPES},
+                          "passthrough": ("float32", [2, 3])}}
+    notes = {"via_int64": sorted(via_int64)}
+    return m, {SIGNATURE: m.serve}, inputs, expect, notes
+
+
+def build_tiny(rng):
+    class Tiny(tf.Module):
+        @tf.function(input_signature=[spec([1, 16], tf.float32, "x")])
+        def serve(self, x):
+            return {"y": x * 2.0 + 1.0}
+
+    m = Tiny()
+    inputs = {"x": rng.standard_normal((1, 16)).astype(np.float32)}
+    expect = {"inputs": {"x": ("float32", [1, 16])}, "outputs": {"y": ("float32", [1, 16])}}
+    return m, {SIGNATURE: m.serve}, inputs, expect
+
+
+BUILDERS = {"tf_cnn": build_cnn, "tf_multi_io": build_multi_io, "tf_dtypes": build_dtypes,
+            "tf_tiny": build_tiny}
+
+
+# ---------------------------------------------------------------------------- checks
+
+def check_signature(what, sig, expect):
+    """The loaded signature's keys, dtypes and shapes are exactly as specified."""
+    ins = sig.structured_input_signature[1]
+    outs = sig.structured_outputs
+    for kind, got, want in (("inputs", ins, expect["inputs"]), ("outputs", outs, expect["outputs"])):
+        check(sorted(got) == sorted(want),
+              f"{what}: {kind} {sorted(got)}, expected {sorted(want)}")
+        for k, (dt, shape) in want.items():
+            d = spec_desc(k, got[k])
+            check((d["dtype"], d["shape"]) == (dt, shape),
+                  f"{what}: {kind[:-1]} {k} is {d['dtype']}{d['shape']}, expected {dt}{shape}")
+
+
+def check_spread(name, a):
+    if dtype_name(a.dtype) not in ("float16", "bfloat16", "float32", "float64"):
+        return
+    a = a.astype(np.float64)
+    check(np.isfinite(a).all(), f"output {name} has NaN/Inf")
+    if a.size > 1:
+        std = float(a.std())
+        check(1e-2 <= std <= 1e4, f"output {name} std {std:.3g} outside [1e-2, 1e4]; "
+                                  "reference data would be meaningless")
+
+
+def convert_onnx(module, path):
+    """tf_cnn's network through tf2onnx; input `input`, output `logits`, batch axis `batch`."""
+    import tf2onnx
+
+    sig = [tf.TensorSpec([None, 224, 224, 3], tf.float32, name="input")]
+    fn = tf.function(lambda input: {"logits": module.net(input, training=False)})
+    model_proto, _ = tf2onnx.convert.from_function(fn, input_signature=sig, opset=ONNX_OPSET)
+    g = model_proto.graph
+
+    # Pin the names whatever tf2onnx chose (it normally uses the spec name and dict key).
+    renames = {}
+    check(len(g.input) == 1 and len(g.output) == 1,
+          f"model.onnx: {len(g.input)} inputs, {len(g.output)} outputs; expected 1 and 1")
+    if g.input[0].name != "input":
+        renames[g.input[0].name] = "input"
+    if g.output[0].name != "logits":
+        renames[g.output[0].name] = "logits"
+    if renames:
+        for node in g.node:
+            for seq in (node.input, node.output):
+                for i, v in enumerate(seq):
+                    if v in renames:
+                        seq[i] = renames[v]
+        for vi in list(g.input) + list(g.output) + list(g.value_info):
+            if vi.name in renames:
+                vi.name = renames[vi.name]
+    for vi, rest in ((g.input[0], [224, 224, 3]), (g.output[0], [1000])):
+        dims = vi.type.tensor_type.shape.dim
+        check(len(dims) == 1 + len(rest), f"model.onnx: {vi.name} rank {len(dims)}")
+        check(not dims[0].HasField("dim_value"),
+              f"model.onnx: {vi.name} batch axis is fixed at {dims[0].dim_value}")
+        dims[0].dim_param = "batch"
+        check([d.dim_value for d in dims[1:]] == rest,
+              f"model.onnx: {vi.name} dims {[d.dim_value for d in dims[1:]]}, expected {rest}")
+        check(vi.type.tensor_type.elem_type == onnx.TensorProto.FLOAT,
+              f"model.onnx: {vi.name} is not float32")
+    check(any("logits" in n.output for n in g.node), "model.onnx: no node produces `logits`")
+    onnx.save(model_proto, path)
+    onnx.checker.check_model(path)
+    return tf2onnx.__version__
+
+
+def check_onnx_parity(path, inputs, outputs):
+    """Run model.onnx on the test inputs; returns the runtime used.
+
+    onnxruntime is not in the venv; onnx's own reference evaluator stands in for it (about
+    2 s for tf_cnn at batch 2). The C++ tests check ONNX Runtime parity in any case."""
+    try:
+        import onnxruntime as ort
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        got, used = sess.run(list(outputs), dict(inputs)), "onnxruntime"
+    except ImportError:
+        from onnx.reference import ReferenceEvaluator
+        got, used = ReferenceEvaluator(path).run(list(outputs), dict(inputs)), "onnx.reference"
+    for (n, ref), g in zip(outputs.items(), got):
+        check(ref.dtype == g.dtype and ref.shape == g.shape,
+              f"{used} {path}: {n} is {g.dtype}{list(g.shape)}, expected {ref.dtype}{list(ref.shape)}")
+        err = float(np.abs(g - ref).max())
+        check(err <= 1e-4 * max(1.0, float(np.abs(ref).max())),
+              f"{used} {path}: {n} differs from TensorFlow by {err:.3g}")
+    return used
+
+
+# ---------------------------------------------------------------------------- generation
+
+def generate(name, tmp):
+    import_tf()
+    rng = np.random.default_rng(SEEDS[name])
+    built = BUILDERS[name](rng)
+    module, signatures, inputs, expect = built[:4]
+    notes = built[4] if len(built) > 4 else {}
+
+    sm_dir = os.path.join(tmp, "saved_model")
+    tf.saved_model.save(module, sm_dir, signatures=signatures)
+
+    loaded = tf.saved_model.load(sm_dir, tags=TAGS)
+    sig_keys = sorted(loaded.signatures.keys())
+    check(sig_keys == sorted(signatures), f"signatures {sig_keys}, expected {sorted(signatures)}")
+    sig = loaded.signatures[SIGNATURE]
+    check_signature(f"{SIGNATURE}", sig, expect)
+
+    inputs = {k: inputs[k] for k in sorted(inputs)}
+    feed = {k: tf.constant(a) for k, a in inputs.items()}
+    for k, t in feed.items():
+        check(dtype_name(t.dtype) == dtype_name(inputs[k].dtype),
+              f"input {k}: tf.constant made {t.dtype.name} of {inputs[k].dtype}")
+    raw = sig(**feed)
+    outputs = {k: raw[k].numpy() for k in sorted(raw)}
+    for k, a in outputs.items():
+        want_dt, want_shape = expect["outputs"][k]
+        check(dtype_name(a.dtype) == want_dt, f"output {k}: computed {a.dtype}, expected {want_dt}")
+        check(len(a.shape) == len(want_shape) and
+              all(w in (-1, g) for w, g in zip(want_shape, a.shape)),
+              f"output {k}: computed shape {list(a.shape)}, signature says {want_shape}")
+        check_spread(k, a)
+
+    # Model-specific checks of the computed values against numpy.
+    if name == "tf_multi_io":
+        x, idx, mask = inputs["x"], inputs["idx"], inputs["mask"]
+        picked = np.take_along_axis(x, idx, axis=1).sum(axis=1, keepdims=True)
+        check(np.allclose(outputs["scores"], np.where(mask, x * 2 + 1, 0) + picked, atol=1e-5),
+              "tf_multi_io: scores")
+        check(np.array_equal(outputs["count"], mask.sum(axis=1) + idx.sum(axis=1)), "count")
+        check(np.array_equal(outputs["any"], mask.any(axis=1)), "tf_multi_io: any")
+        want_upper = [s.upper() + b"!" for s in inputs["text"]]  # bytes.upper: ASCII only
+        check(list(outputs["upper"]) == want_upper,
+              f"tf_multi_io: upper {list(outputs['upper'])}, expected {want_upper}")
+        check(np.allclose(outputs["mean"], x.astype(np.float64).mean(axis=1)), "mean")
+        y = loaded.signatures["extra"](x=feed["x"])["y"].numpy()
+        check(np.allclose(y, np.tanh(x) * 3, atol=1e-5), "tf_multi_io: extra signature")
+    if name == "tf_dtypes":
+        for n, d in DTYPES:
+            a = inputs[n]
+            want = np.logical_not(a) if d == "bool" else (a.astype(np.float64) + 1).astype(a.dtype)
+            same_exact(want, outputs[f"{n}_out"], f"tf_dtypes: {n}_out")
+        same_exact(inputs["f32"], outputs["passthrough"], "tf_dtypes: passthrough")
+    if name == "tf_tiny":
+        same_exact(inputs["x"] * np.float32(2) + np.float32(1), outputs["y"], "tf_tiny: y")
+    if name == "tf_cnn":
+        # The batch axis really is dynamic: batch 1 gives row 0 of batch 2.
+        one = sig(input=feed["input"][:1])["logits"].numpy()
+        check(one.shape == (1, 1000), f"tf_cnn at batch 1: shape {one.shape}")
+        check(np.allclose(one[0], outputs["logits"][0], rtol=1e-4, atol=1e-4),
+              "tf_cnn: batch 1 differs from row 0 of batch 2")
+
+    meta = {"name": name, "tensorflow": tf.__version__, "signature": SIGNATURE,
+            "signatures": sig_keys, "tags": TAGS,
+            "inputs": [spec_desc(k, sig.structured_input_signature[1][k]) for k in inputs],
+            "outputs": [spec_desc(k, sig.structured_outputs[k]) for k in outputs]}
+    others = {}
+    for sk in sig_keys:
+        if sk != SIGNATURE:
+            s = loaded.signatures[sk]
+            ins, outs = s.structured_input_signature[1], s.structured_outputs
+            others[sk] = {"inputs": [spec_desc(k, ins[k]) for k in sorted(ins)],
+                          "outputs": [spec_desc(k, outs[k]) for k in sorted(outs)]}
+    if others:
+        meta["other_signatures"] = others
+    meta.update(notes)
+
+    if name == "tf_cnn":
+        onnx_path = os.path.join(tmp, "model.onnx")
+        meta["onnx"] = {"file": "model.onnx", "opset": ONNX_OPSET,
+                        "tf2onnx": convert_onnx(module, onnx_path), "batch_axis": "batch"}
+        meta["onnx"]["checked_with"] = check_onnx_parity(onnx_path, inputs, outputs)
+
+    write_test_data(os.path.join(tmp, "test_data_set_0"), inputs, outputs)
+    with open(os.path.join(tmp, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    return {k: (float(a.astype(np.float64).mean()), float(a.astype(np.float64).std()))
+            for k, a in outputs.items() if dtype_name(a.dtype) != "string"}
+
+
+def up_to_date(d, stamp):
+    try:
+        with open(os.path.join(d, ".stamp")) as f:
+            return f.read() == stamp
+    except OSError:
+        return False
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help=f"comma-separated list (default: {','.join(MODELS)})")
+    ap.add_argument("--force", action="store_true", help="regenerate even if up to date")
+    a = ap.parse_args()
+
+    names = [m for m in a.models.split(",") if m]
+    bad = [m for m in names if m not in MODELS]
+    if bad:
+        ap.error(f"unknown model(s): {','.join(bad)} (known: {','.join(MODELS)})")
+    os.makedirs(a.out, exist_ok=True)
+
+    stamp = stamp_text()
+    t_all = time.monotonic()
+    for name in names:
+        final = os.path.join(a.out, name)
+        if not a.force and up_to_date(final, stamp):
+            print(f"{name}: up to date", flush=True)
+            continue
+        t0 = time.monotonic()
+        tmp = os.path.join(a.out, f".tmp-{name}")
+        shutil.rmtree(tmp, ignore_errors=True)  # leftover of an interrupted run
+        os.makedirs(tmp)
+        try:
+            stats = generate(name, tmp)
+            check(tf.__version__ == tf_version(),
+                  f"tensorflow {tf.__version__} imported, package metadata says {tf_version()}")
+        except Exception as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            print(f"gen_tf_models: FAILED {name}: {type(e).__name__}: {e}", file=sys.stderr)
+            return 1
+        with open(os.path.join(tmp, ".stamp"), "w") as f:
+            f.write(stamp)
+        # Swap in the finished directory; the old one is moved aside first so the final
+        # path is always either absent or complete.
+        old = os.path.join(a.out, f".old-{name}")
+        shutil.rmtree(old, ignore_errors=True)
+        if os.path.exists(final):
+            os.rename(final, old)
+        os.rename(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+        s = " ".join(f"{n}: mean={m:.4g} std={sd:.4g}" for n, (m, sd) in stats.items())
+        print(f"{name}: generated in {time.monotonic() - t0:.2f}s ({s})", flush=True)
+    print(f"total {time.monotonic() - t_all:.2f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
