@@ -2,8 +2,9 @@
 // Predictor::predict, and the same engine's own C++ API called directly.
 //
 // The direct arms live in their own translation units (direct_onnxruntime.cpp,
-// direct_torch.cpp), the only ones that include an engine's headers; each is
-// compiled only when that engine's plugin is built.
+// direct_torch.cpp, direct_tensorflow.cpp), the only ones that include an
+// engine's headers; each is compiled only when that engine's plugin is built,
+// into the program that runs that engine (benchmarks/CMakeLists.txt).
 #pragma once
 
 #include <cstddef>
@@ -35,8 +36,11 @@ class Arm {
 /// shared with the polyinfer arm, never copied) and the thread settings
 /// polyinfer was given.
 struct DirectSpec {
-  std::filesystem::path modelFile;
+  std::filesystem::path modelFile;  ///< a file, or TensorFlow's SavedModel directory
   std::vector<int64_t> shape;
+  /// TensorFlow only: the serving signature's graph tensors, as
+  /// saved_model_cli shows them ("serving_default_x:0", "PartitionedCall:0").
+  std::string inputTensor, outputTensor;
   float* input = nullptr;
   std::size_t elementCount = 0;
   int intraOpThreads = 1;
@@ -56,6 +60,15 @@ std::unique_ptr<Arm> makeDirectOnnxruntimeArm(const DirectSpec& spec);
 /// torch::jit::load + eval, forward under c10::InferenceMode, with the
 /// process-wide thread counts polyinfer applied (see direct_torch.cpp).
 std::unique_ptr<Arm> makeDirectTorchArm(const DirectSpec& spec);
+#endif
+
+#if POLYINFER_BENCH_HAVE_TENSORFLOW
+/// TF_LoadSessionFromSavedModel with the ConfigProto polyinfer's plugin
+/// builds, TF_SessionRun per call, through the TensorFlow library the plugin
+/// opened (see direct_tensorflow.cpp). Only in
+/// polyinfer_overhead_benchmark_tensorflow, a program without LibTorch and
+/// ONNX Runtime.
+std::unique_ptr<Arm> makeDirectTensorflowArm(const DirectSpec& spec);
 #endif
 
 }  // namespace polyinfer_bench

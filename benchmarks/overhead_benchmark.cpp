@@ -1,8 +1,18 @@
 // Overhead micro-benchmark: polyinfer's Predictor::predict against the same
-// engine's own C++ API called directly, in the same process, with the same
-// thread settings, on the tiny MLP and resnet18, for every engine built
-// (onnxruntime, torch). Over 500 lines: the interleaved timing, its table and
-// the flags are one program; the direct arms are in direct_*.cpp.
+// engine's own API called directly, in the same process, with the same
+// thread settings, on a tiny model and a CNN, for every engine built
+// (onnxruntime, torch: the tiny MLP and resnet18 of tools/gen_models.py;
+// tensorflow: its SavedModels of tools/gen_tf_models.py, tf_tiny and tf_cnn,
+// a MobileNetV2, through TensorFlow's C API). Over 500 lines: the interleaved
+// timing, its table and the flags are one program; the direct arms are in
+// direct_*.cpp.
+//
+// Two programs are built from this file (benchmarks/CMakeLists.txt), each
+// with the direct arms of its engines compiled in (POLYINFER_BENCH_HAVE_*):
+// polyinfer_overhead_benchmark (onnxruntime, torch) and
+// polyinfer_overhead_benchmark_tensorflow (tensorflow). TensorFlow has an
+// executable of its own because its plugin refuses a process with a protobuf
+// runtime in the global scope, and LibTorch (linked for the torch arm) brings one.
 //
 // Two parts:
 //   1. Google Benchmark cases, one per (model, engine, arm), for the standard
@@ -19,9 +29,11 @@
 // Both arms get the same explicit settings: intra-op threads (default:
 // polyinfer's default for one worker), inter-op threads 1, and for ONNX
 // Runtime SEQUENTIAL, ALL_OPT, memory pattern and arena on, spinning off (see
-// Settings::ortSpinning for why).
+// Settings::ortSpinning for why); for TensorFlow the same ConfigProto
+// (inter-op 1: inter_op_parallelism_threads -1, ops in the calling thread).
 //
-// Targets (checked in the table): resnet18 ratio <= 1.01; mlp added <= 5 us.
+// Targets (checked in the table): the CNN (resnet18, tf_cnn) ratio <= 1.01;
+// the tiny model (mlp, tf_tiny) added <= 5 us.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -48,19 +60,60 @@ namespace {
 
 // ------------------------------------------------------------------ settings
 
+/// TensorFlow reads SavedModels: tools/gen_tf_models.py makes its own model
+/// of each kind, with the serving signature's graph tensors named here (as
+/// saved_model_cli shows them) for the direct arm.
+struct TfSavedModel {
+  const char* name;  // directory under --models, holding saved_model/
+  std::vector<int64_t> shape;
+  const char* inputTensor;
+  const char* outputTensor;
+};
+
 struct ModelKind {
-  const char* name;
+  const char* name;            // --model: mlp (tiny) or resnet18 (CNN)
   std::vector<int64_t> shape;  // the one float32 input
   enum class Target { AddedMicros, Ratio } target;
   double limit;                // 5 (us added) or 1.01 (ratio)
+  TfSavedModel tf;             // what engine tensorflow runs instead
 };
 
 const std::vector<ModelKind>& modelKinds() {
   static const std::vector<ModelKind> kinds = {
-      {"mlp", {1, 16}, ModelKind::Target::AddedMicros, 5.0},
-      {"resnet18", {1, 3, 224, 224}, ModelKind::Target::Ratio, 1.01},
+      {"mlp", {1, 16}, ModelKind::Target::AddedMicros, 5.0,
+       {"tf_tiny", {1, 16}, "serving_default_x:0", "PartitionedCall:0"}},
+      {"resnet18", {1, 3, 224, 224}, ModelKind::Target::Ratio, 1.01,
+       {"tf_cnn", {1, 224, 224, 3}, "serving_default_input:0", "StatefulPartitionedCall:0"}},
   };
   return kinds;
+}
+
+/// The model one engine runs for one kind.
+struct EngineModel {
+  std::string name;                       // mlp, resnet18, tf_tiny, tf_cnn
+  std::filesystem::path path;             // a file; TensorFlow: the SavedModel directory
+  std::vector<int64_t> shape;
+  std::string inputTensor, outputTensor;  // TensorFlow only
+  std::string generate;                   // the command that makes it (for a missing one)
+};
+
+EngineModel engineModel(const std::filesystem::path& dir, const ModelKind& kind,
+                        const std::string& engine) {
+  const std::string source = POLYINFER_BENCH_SOURCE_DIR;
+  if (engine == "tensorflow")
+    return {kind.tf.name, dir / kind.tf.name / "saved_model", kind.tf.shape, kind.tf.inputTensor,
+            kind.tf.outputTensor,
+            source + "/.deps/venv/tensorflow/bin/python " + source +
+                "/tools/gen_tf_models.py --out " + dir.string() + " --models tf_tiny,tf_cnn"};
+  return {kind.name, dir / kind.name / (engine == "onnxruntime" ? "model.onnx" : "model.pt"),
+          kind.shape, "", "",
+          "/usr/bin/python3 " + source + "/tools/gen_models.py --out " + dir.string() +
+              " --models mlp,resnet18"};
+}
+
+bool modelPresent(const EngineModel& model) {
+  return std::filesystem::is_regular_file(model.path) ||
+         std::filesystem::is_regular_file(model.path / "saved_model.pb");
 }
 
 std::vector<std::string> builtEngines() {
@@ -71,7 +124,27 @@ std::vector<std::string> builtEngines() {
 #if POLYINFER_BENCH_HAVE_TORCH
   engines.emplace_back("torch");
 #endif
+#if POLYINFER_BENCH_HAVE_TENSORFLOW
+  engines.emplace_back("tensorflow");
+#endif
   return engines;
+}
+
+/// "onnxruntime,torch", or "none".
+std::string builtList() {
+  std::string all;
+  for (const std::string& engine : builtEngines()) all += (all.empty() ? "" : ",") + engine;
+  return all.empty() ? "none" : all;
+}
+
+/// Which program runs an engine not built into this one.
+std::string otherProgramHint(const std::string& engine) {
+  if (engine == "tensorflow")
+    return "; TensorFlow runs in polyinfer_overhead_benchmark_tensorflow (built when the "
+           "TensorFlow plugin is)";
+  if (engine == "onnxruntime" || engine == "torch")
+    return "; " + engine + " runs in polyinfer_overhead_benchmark";
+  return "";
 }
 
 struct Settings {
@@ -103,12 +176,20 @@ void printUsage(const char* argv0) {
   std::printf(
       "Usage: %s [options] [--benchmark_* flags]\n"
       "\n"
-      "polyinfer Predictor::predict vs the engine's own C++ API, same process, same threads.\n"
+      "polyinfer Predictor::predict vs the engine's own API, same process, same threads.\n"
+      "Engines built into this program: %s. polyinfer_overhead_benchmark runs onnxruntime\n"
+      "and torch, polyinfer_overhead_benchmark_tensorflow runs tensorflow (a program of its own:\n"
+      "TensorFlow refuses a process with protobuf in the global scope, and LibTorch brings it).\n"
       "\n"
-      "  --models DIR      generated models (tools/gen_models.py --out DIR); default: env\n"
+      "  --models DIR      generated models (tools/gen_models.py --out DIR; for tensorflow,\n"
+      "                    tools/gen_tf_models.py --out DIR); default: env\n"
       "                    POLYINFER_BENCH_MODELS, else %s\n"
-      "  --model LIST      comma-separated: mlp,resnet18 (default both)\n"
-      "  --engine LIST     comma-separated: onnxruntime,torch (default: every engine built)\n"
+      "  --model LIST      comma-separated: mlp,resnet18 (default both): the tiny model and the\n"
+      "                    CNN; engine tensorflow runs its SavedModels of each kind instead,\n"
+      "                    tf_tiny (x[1,16]) and tf_cnn (MobileNetV2, input[1,224,224,3]);\n"
+      "                    tf_tiny and tf_cnn are accepted as names of the two kinds too\n"
+      "  --engine LIST     comma-separated, of the engines built into this program (default: all\n"
+      "                    of them)\n"
       "  --threads N       intra-op threads for both arms (default: polyinfer's default for\n"
       "                    one worker, max(1, usable cores))\n"
       "  --interop N       inter-op threads for both arms (default 1)\n"
@@ -124,7 +205,7 @@ void printUsage(const char* argv0) {
       "                    0.05 s each\n"
       "  --no-gbench       only the side-by-side ratio table, no Google Benchmark cases\n"
       "  --benchmark_*     passed to Google Benchmark (e.g. --benchmark_filter=mlp)\n",
-      argv0, POLYINFER_BENCH_MODELS_DIR);
+      argv0, builtList().c_str(), POLYINFER_BENCH_MODELS_DIR);
 }
 
 std::vector<std::string> splitList(std::string_view text) {
@@ -174,6 +255,7 @@ Settings parseArgs(int argc, char** argv) {
       s.models = splitList(value("--model"));
     } else if (is("--engine")) {
       s.engines = splitList(value("--engine"));
+      if (s.engines.empty()) usageError("--engine: expected at least one engine");
     } else if (is("--threads")) {
       s.intraOpThreads = parsePositive("--threads", value("--threads"));
     } else if (is("--interop")) {
@@ -235,17 +317,16 @@ Settings parseArgs(int argc, char** argv) {
   const std::vector<std::string> built = builtEngines();
   for (const std::string& engine : s.engines)
     if (std::find(built.begin(), built.end(), engine) == built.end())
-      usageError("--engine: '" + engine + "' is not built into this benchmark (built: " +
-                 (built.empty() ? std::string("none") : [&] {
-                   std::string all;
-                   for (const auto& e : built) all += (all.empty() ? "" : ",") + e;
-                   return all;
-                 }()) +
-                 ")");
-  for (const std::string& model : s.models) {
-    const bool known = std::any_of(modelKinds().begin(), modelKinds().end(),
-                                   [&](const ModelKind& k) { return model == k.name; });
-    if (!known) usageError("--model: expected mlp and/or resnet18, got '" + model + "'");
+      usageError("--engine: '" + engine + "' is not built into this program (built: " +
+                 builtList() + ")" + otherProgramHint(engine));
+  for (std::string& model : s.models) {
+    const auto kind =
+        std::find_if(modelKinds().begin(), modelKinds().end(),
+                     [&](const ModelKind& k) { return model == k.name || model == k.tf.name; });
+    if (kind == modelKinds().end())
+      usageError("--model: expected mlp (or tf_tiny) and/or resnet18 (or tf_cnn), got '" + model +
+                 "'");
+    model = kind->name;
   }
   return s;
 }
@@ -299,6 +380,7 @@ polyinfer::Options engineOptions(const std::string& engine, const Settings& s) {
     if (s.ortSpinning >= 0) options.set("intraOpAllowSpinning", s.ortSpinning ? "true" : "false");
     return options;
   }
+  if (engine == "tensorflow") return {{"intraOpNumThreads", intra}, {"interOpNumThreads", inter}};
   return {{"num_threads", intra},
           {"num_interop_threads", inter},
           {"graph_optimizer", "true"},
@@ -312,6 +394,9 @@ std::unique_ptr<Arm> makeDirectArm(const std::string& engine, const DirectSpec& 
 #if POLYINFER_BENCH_HAVE_TORCH
   if (engine == "torch") return makeDirectTorchArm(spec);
 #endif
+#if POLYINFER_BENCH_HAVE_TENSORFLOW
+  if (engine == "tensorflow") return makeDirectTensorflowArm(spec);
+#endif
   (void)spec;
   throw std::runtime_error("no direct arm for engine '" + engine + "' in this build");
 }
@@ -320,50 +405,59 @@ std::unique_ptr<Arm> makeDirectArm(const std::string& engine, const DirectSpec& 
 struct Case {
   const ModelKind* kind = nullptr;
   std::string engine;
+  EngineModel model;
   std::vector<float> input;  // declared first: outlives both arms
   std::unique_ptr<PolyinferArm> polyinfer;
   std::unique_ptr<Arm> direct;
   double maxAbsDiff = 0;
   double perCallEstimate = 0;  // seconds, from the warm-up
-  std::string label() const { return std::string(kind->name) + "/" + engine; }
+  std::string label() const { return model.name + "/" + engine; }
 };
 
-std::filesystem::path modelFile(const std::filesystem::path& dir, const std::string& model,
-                                const std::string& engine) {
-  return dir / model / (engine == "onnxruntime" ? "model.onnx" : "model.pt");
+/// True when every fixed dim of the model's input is the benchmark's.
+bool shapeFits(const polyinfer::Shape& declared, const std::vector<int64_t>& fed) {
+  if (declared.size() != fed.size()) return false;
+  for (std::size_t d = 0; d < fed.size(); ++d)
+    if (declared[d] >= 0 && declared[d] != fed[d]) return false;
+  return true;
 }
 
 std::unique_ptr<Case> loadCase(const Settings& s, const ModelKind& kind, const std::string& engine) {
   auto c = std::make_unique<Case>();
   c->kind = &kind;
   c->engine = engine;
+  c->model = engineModel(s.modelsDir, kind, engine);
+  const std::vector<int64_t>& shape = c->model.shape;
   std::size_t count = 1;
-  for (int64_t d : kind.shape) count *= static_cast<std::size_t>(d);
+  for (int64_t d : shape) count *= static_cast<std::size_t>(d);
   c->input.resize(count);
   std::mt19937 random(12345);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (float& x : c->input) x = uniform(random);
 
-  const std::filesystem::path file = modelFile(s.modelsDir, kind.name, engine);
+  const std::filesystem::path& file = c->model.path;
   // polyinfer first: for LibTorch it applies the process-wide thread counts,
-  // which the direct arm then runs under as well.
+  // which the direct arm then runs under as well; for TensorFlow it opens the
+  // library the direct arm then uses too.
   polyinfer::Criteria criteria;
   criteria.modelPath = file;
   criteria.engine = engine;
   criteria.options = engineOptions(engine, s);
   criteria.workers = 1;
-  c->polyinfer = std::make_unique<PolyinferArm>(criteria, kind.shape, c->input.data(), count);
+  c->polyinfer = std::make_unique<PolyinferArm>(criteria, shape, c->input.data(), count);
   const auto& inputs = c->polyinfer->model().inputs();
   if (inputs.size() != 1)
     throw std::runtime_error(file.string() + ": expected one input, the model has " +
                              std::to_string(inputs.size()));
-  if (inputs[0].rankKnown && inputs[0].shape != kind.shape)
+  if (inputs[0].rankKnown && !shapeFits(inputs[0].shape, shape))
     throw std::runtime_error(file.string() + ": input is " + inputs[0].describe() +
-                             ", the benchmark feeds " + polyinfer::toString(kind.shape));
+                             ", the benchmark feeds " + polyinfer::toString(shape));
 
   DirectSpec spec;
   spec.modelFile = file;
-  spec.shape = kind.shape;
+  spec.shape = shape;
+  spec.inputTensor = c->model.inputTensor;
+  spec.outputTensor = c->model.outputTensor;
   spec.input = c->input.data();
   spec.elementCount = count;
   spec.intraOpThreads = s.intraOpThreads;
@@ -476,8 +570,8 @@ bool printTable(const std::vector<Result>& results, const Settings& s) {
       "every round).\n"
       "Times are per call: median (min-max) of the per-round means. 'added' = median over rounds "
       "of (polyinfer - direct), [IQR];\n"
-      "'ratio' = median over rounds of polyinfer / direct. Targets: resnet18 ratio <= 1.01, mlp "
-      "added <= 5 us.\n"
+      "'ratio' = median over rounds of polyinfer / direct. Targets: CNN (resnet18, tf_cnn) "
+      "ratio <= 1.01, tiny model (mlp, tf_tiny)\nadded <= 5 us.\n"
       "Both arms: intra-op threads %d, inter-op %d, ONNX Runtime spinning %s; settle %.0f ms. "
       "Timed per call: direct =\nthe engine's API (input view of the caller's buffer, run, output "
       "pointer); polyinfer = Predictor::predict on\npre-built input Tensors, output pointer. Load "
@@ -509,9 +603,10 @@ bool printTable(const std::vector<Result>& results, const Settings& s) {
     const std::string poly = micros(pMed) + " (" + micros(*pMin) + "-" + micros(*pMax) + ")";
     const std::string add = signedMicros(added) + " [" + signedMicros(quantile(r.added, 0.25)) +
                             ", " + signedMicros(quantile(r.added, 0.75)) + "]";
-    std::printf("%-9s %-12s %5d %6ld  %-28s %-28s %-24s %-7.4f %-8s %s\n", kind.name,
-                r.c->engine.c_str(), r.rounds, r.callsPerRound, direct.c_str(), poly.c_str(), add.c_str(),
-                ratio, target.c_str(), pass ? "PASS" : "FAIL");
+    std::printf("%-9s %-12s %5d %6ld  %-28s %-28s %-24s %-7.4f %-8s %s\n",
+                r.c->model.name.c_str(), r.c->engine.c_str(), r.rounds, r.callsPerRound,
+                direct.c_str(), poly.c_str(), add.c_str(), ratio, target.c_str(),
+                pass ? "PASS" : "FAIL");
   }
   return allPass;
 }
@@ -524,27 +619,30 @@ int run(int argc, char** argv) {
   if (s.intraOpThreads == 0) s.intraOpThreads = budget.defaultsFor(1).intraOpThreads;
 
   if (s.engines.empty()) {
-    std::fprintf(stderr, "overhead benchmark: no engine plugin is built (configure with "
-                         "POLYINFER_WITH_ONNXRUNTIME and/or POLYINFER_WITH_TORCH)\n");
+    std::fprintf(stderr, "overhead benchmark: no engine of this program is built (configure "
+                         "with POLYINFER_WITH_ONNXRUNTIME and/or POLYINFER_WITH_TORCH; "
+                         "TensorFlow runs in polyinfer_overhead_benchmark_tensorflow)\n");
     return 2;
   }
   // Every model file first, so that a missing one fails before anything runs.
-  for (const std::string& model : s.models)
+  for (const ModelKind& kind : modelKinds()) {
+    if (std::find(s.models.begin(), s.models.end(), kind.name) == s.models.end()) continue;
     for (const std::string& engine : s.engines) {
-      const std::filesystem::path file = modelFile(s.modelsDir, model, engine);
-      if (!std::filesystem::is_regular_file(file)) {
+      const EngineModel model = engineModel(s.modelsDir, kind, engine);
+      if (!modelPresent(model)) {
         std::fprintf(stderr,
-                     "overhead benchmark: model file %s not found (models directory %s, from "
-                     "%s).\nGenerate the models with:\n  /usr/bin/python3 "
-                     "%s/tools/gen_models.py --out %s --models mlp,resnet18\nor point --models "
+                     "overhead benchmark: model %s not found (models directory %s, from "
+                     "%s).\nGenerate the models with:\n  %s\nor point --models "
                      "DIR / POLYINFER_BENCH_MODELS at a directory that has them.\n",
-                     file.c_str(), s.modelsDir.c_str(), s.modelsDirSource.c_str(),
-                     POLYINFER_BENCH_SOURCE_DIR, s.modelsDir.c_str());
+                     model.path.c_str(), s.modelsDir.c_str(), s.modelsDirSource.c_str(),
+                     model.generate.c_str());
         return 2;
       }
     }
+  }
 
-  std::printf("polyinfer %s overhead benchmark\n", polyinfer::kVersion);
+  std::printf("polyinfer %s overhead benchmark (%s: %s)\n", polyinfer::kVersion,
+              POLYINFER_BENCH_PROGRAM, builtList().c_str());
   std::printf("machine: %s; usable cores %d (%s)\n", cpuModel().c_str(), budget.usableCores(),
               budget.source().c_str());
   std::printf("models: %s (%s)\n", s.modelsDir.c_str(), s.modelsDirSource.c_str());
@@ -609,5 +707,6 @@ int run(int argc, char** argv) {
 }  // namespace polyinfer_bench
 
 int main(int argc, char** argv) {
-  return polyinfer_bench::runReportingErrors("polyinfer_overhead_benchmark", [&] { return polyinfer_bench::run(argc, argv); });
+  return polyinfer_bench::runReportingErrors(POLYINFER_BENCH_PROGRAM,
+                                             [&] { return polyinfer_bench::run(argc, argv); });
 }
