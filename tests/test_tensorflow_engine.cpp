@@ -9,10 +9,11 @@
 
 #include <atomic>
 #include <cmath>
-#include <functional>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -218,6 +219,40 @@ TEST(TfEngine, AGraphInputPassedThroughIsACopyNotTheCallersBuffer) {
   const std::vector<float> before = passthrough->toVector<float>();
   const_cast<Tensor*>(f32)->mutableData<float>()[0] += 100.0f;
   EXPECT_EQ(passthrough->toVector<float>(), before);
+}
+
+TEST(TfEngine, AnInputBufferTensorflowCannotUseInPlaceIsStillRead) {
+  // TensorFlow's kernels want 64-byte aligned buffers; TF_NewTensor copies
+  // one that is not. The result must not depend on it.
+  auto model = loadTf(savedModel("tf_tiny"));
+  Predictor predictor = model->newPredictor();
+  const test::Reference ref = test::loadReference("tf_tiny");
+  const Tensor& x = ref.inputs[0].tensor;
+  std::vector<unsigned char> storage(x.byteSize() + 64 + 4);
+  unsigned char* base = storage.data();
+  while (reinterpret_cast<std::uintptr_t>(base) % 64 != 0) ++base;
+  for (std::size_t offset : {std::size_t{0}, std::size_t{4}}) {
+    SCOPED_TRACE(offset);
+    std::memcpy(base + offset, x.rawData(), x.byteSize());
+    const Tensor view = Tensor::view(DataType::Float32, x.shape(), base + offset, x.byteSize(), nullptr);
+    expectMatchesReference("tf_tiny", predictor.predict(Tensors{view}), 0, 0);
+  }
+}
+
+TEST(TfEngine, TensorflowsThreadVariablesAreHonouredBelowExplicitOptions) {
+  const char* old = std::getenv("TF_NUM_INTEROP_THREADS");
+  ::setenv("TF_NUM_INTEROP_THREADS", "2", 1);
+  auto fromEnv = loadTf(savedModel("tf_tiny"));
+  auto explicitOne = loadTf(savedModel("tf_tiny"), {{"interOpNumThreads", "1"}});
+  if (old != nullptr) ::setenv("TF_NUM_INTEROP_THREADS", old, 1);
+  else ::unsetenv("TF_NUM_INTEROP_THREADS");
+  const ConfigEntry* env = findEntry(*fromEnv, "interOpNumThreads");
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ(env->value, "2");
+  EXPECT_EQ(env->source, ValueSource::Environment);
+  EXPECT_NE(env->detail.find("TF_NUM_INTEROP_THREADS"), std::string::npos) << env->detail;
+  EXPECT_EQ(findEntry(*explicitOne, "interOpNumThreads")->value, "1");
+  EXPECT_EQ(findEntry(*explicitOne, "interOpNumThreads")->source, ValueSource::Explicit);
 }
 
 TEST(TfEngine, OutputsOutliveThePredictorAndTheModel) {

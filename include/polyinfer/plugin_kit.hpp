@@ -269,6 +269,14 @@ using ExceptionTranslator = std::optional<TranslatedError> (*)(ErrorCode code);
 [[noreturn]] void rethrowAsError(std::string_view engine, std::string_view context, ErrorCode code,
                                  ExceptionTranslator translate = nullptr);
 
+// ------------------------------------------------------------------ outputs
+
+/// True when [data, data + bytes) overlaps the storage of a dense tensor of
+/// `inputs`. An engine that hands an input straight back as an output (an
+/// Identity) may return the caller's own buffer: such an output must be
+/// copied, or it changes and dangles with the caller's input.
+bool overlapsInput(const void* data, std::size_t bytes, const Tensors& inputs);
+
 // ------------------------------------------------------------------ files and strings
 
 /// A file's bytes; Error(NotFound) "<engine>: cannot open <what> '<path>'".

@@ -300,6 +300,19 @@ void rethrowAsError(std::string_view engine, std::string_view context, ErrorCode
   }
 }
 
+// ------------------------------------------------------------------ outputs
+
+bool overlapsInput(const void* data, std::size_t bytes, const Tensors& inputs) {
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  for (const NamedTensor& input : inputs) {
+    const Tensor& t = input.tensor;
+    if (t.dtype() == DataType::String || t.byteSize() == 0) continue;
+    const auto inBegin = reinterpret_cast<std::uintptr_t>(t.rawData());
+    if (begin < inBegin + t.byteSize() && inBegin < begin + bytes) return true;
+  }
+  return false;
+}
+
 // ------------------------------------------------------------------ files and strings
 
 std::vector<std::uint8_t> readFileBytes(std::string_view engine, const std::filesystem::path& path,

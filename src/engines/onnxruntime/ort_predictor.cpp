@@ -15,6 +15,7 @@
 #include "ort_common.hpp"
 #include "ort_engine.hpp"
 #include "polyinfer/error.hpp"
+#include "polyinfer/plugin_kit.hpp"
 
 namespace polyinfer::ort {
 
@@ -22,18 +23,6 @@ namespace {
 
 // ORT wants a non-null pointer even for an empty tensor; nothing is read from it.
 alignas(64) unsigned char emptyBuffer[64];
-
-// True when [data, data + bytes) overlaps a dense input's storage.
-bool overlapsInput(const void* data, std::size_t bytes, const Tensors& inputs) {
-  const auto begin = reinterpret_cast<std::uintptr_t>(data);
-  for (const NamedTensor& input : inputs) {
-    const Tensor& t = input.tensor;
-    if (t.dtype() == DataType::String || t.byteSize() == 0) continue;
-    const auto inBegin = reinterpret_cast<std::uintptr_t>(t.rawData());
-    if (begin < inBegin + t.byteSize() && inBegin < begin + bytes) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -219,7 +208,7 @@ Tensors OrtPredictor::collectOutputs(const Tensors& inputs) {
                   "output '" + name + "' is not in CPU memory; polyinfer reads outputs on the CPU");
     void* data = value.GetTensorMutableRawData();
     const std::size_t bytes = value.GetTensorSizeInBytes();
-    if (bytes != 0 && overlapsInput(data, bytes, inputs)) {
+    if (bytes != 0 && plugin::overlapsInput(data, bytes, inputs)) {
       // A graph input passed straight through: ORT hands back the caller's
       // own buffer, which its value does not own. Copy it, so that the
       // output does not change or dangle with the caller's input.

@@ -18,18 +18,6 @@ alignas(64) unsigned char emptyBuffer[64];
 /// shares one is copied first), so there is nothing to free.
 void keepCallerBuffer(void*, std::size_t, void*) {}
 
-// True when [data, data + bytes) overlaps a dense input's storage.
-bool overlapsInput(const void* data, std::size_t bytes, const Tensors& inputs) {
-  const auto begin = reinterpret_cast<std::uintptr_t>(data);
-  for (const NamedTensor& input : inputs) {
-    const Tensor& t = input.tensor;
-    if (t.dtype() == DataType::String || t.byteSize() == 0) continue;
-    const auto inBegin = reinterpret_cast<std::uintptr_t>(t.rawData());
-    if (begin < inBegin + t.byteSize() && inBegin < begin + bytes) return true;
-  }
-  return false;
-}
-
 Shape shapeOf(const Api& tf, const TF_Tensor* tensor) {
   Shape shape(static_cast<std::size_t>(tf.TF_NumDims(tensor)));
   for (std::size_t d = 0; d < shape.size(); ++d) shape[d] = tf.TF_Dim(tensor, static_cast<int>(d));
@@ -126,7 +114,7 @@ Tensors TfPredictor::collectOutputs(const Tensors& inputs) {
 
     void* data = tf.TF_TensorData(value);
     const std::size_t bytes = tf.TF_TensorByteSize(value);
-    if (bytes != 0 && overlapsInput(data, bytes, inputs)) {
+    if (bytes != 0 && plugin::overlapsInput(data, bytes, inputs)) {
       // A graph input passed straight through: TensorFlow hands back the
       // caller's own buffer. Copy it, so that the output neither changes nor
       // dangles with the caller's input.
