@@ -30,9 +30,7 @@ interrupted run never leaves a directory with a stamp but missing files.
 import argparse
 import json
 import os
-import shutil
 import sys
-import time
 
 import numpy as np
 import onnx
@@ -40,6 +38,8 @@ import onnx.numpy_helper
 import torch
 import torch.nn as nn
 import torchvision
+
+import model_dirs
 from typing import Dict, List, Tuple
 
 # Bump when anything about the generated files changes, so old stamps stop matching.
@@ -363,14 +363,6 @@ def generate(name, tmp):
     return {n: (float(a.mean()), float(a.std())) for n, a in np_out.items()}
 
 
-def up_to_date(d):
-    try:
-        with open(os.path.join(d, ".stamp")) as f:
-            return f.read() == STAMP
-    except OSError:
-        return False
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="output directory")
@@ -384,38 +376,7 @@ def main():
     bad = [m for m in names if m not in MODELS + EXTRA_MODELS]
     if bad:
         ap.error(f"unknown model(s): {','.join(bad)} (known: {','.join(MODELS + EXTRA_MODELS)})")
-    os.makedirs(a.out, exist_ok=True)
-
-    t_all = time.monotonic()
-    for name in names:
-        final = os.path.join(a.out, name)
-        if not a.force and up_to_date(final):
-            print(f"{name}: up to date")
-            continue
-        t0 = time.monotonic()
-        tmp = os.path.join(a.out, f".tmp-{name}")
-        shutil.rmtree(tmp, ignore_errors=True)  # leftover of an interrupted run
-        os.makedirs(tmp)
-        try:
-            stats = generate(name, tmp)
-        except Exception as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            print(f"gen_models: FAILED {name}: {type(e).__name__}: {e}", file=sys.stderr)
-            return 1
-        with open(os.path.join(tmp, ".stamp"), "w") as f:
-            f.write(STAMP)
-        # Swap in the finished directory; the old one is moved aside first so the final
-        # path is always either absent or complete.
-        old = os.path.join(a.out, f".old-{name}")
-        shutil.rmtree(old, ignore_errors=True)
-        if os.path.exists(final):
-            os.rename(final, old)
-        os.rename(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-        s = " ".join(f"{n}: mean={m:.4g} std={sd:.4g}" for n, (m, sd) in stats.items())
-        print(f"{name}: generated in {time.monotonic() - t0:.2f}s ({s})")
-    print(f"total {time.monotonic() - t_all:.2f}s")
-    return 0
+    return model_dirs.generate_all("gen_models", a.out, names, STAMP, generate, a.force)
 
 
 if __name__ == "__main__":

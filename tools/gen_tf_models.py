@@ -37,10 +37,8 @@ import argparse
 import importlib.metadata
 import json
 import os
-import shutil
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
@@ -48,6 +46,8 @@ import numpy as np
 import onnx
 import onnx.numpy_helper
 import ml_dtypes
+
+import model_dirs
 
 # Bump when anything about the generated files changes, so old stamps stop matching.
 GEN_VERSION = "polyinfer-gen_tf_models-2"
@@ -527,14 +527,6 @@ def generate(name, tmp):
             for k, a in outputs.items() if dtype_name(a.dtype) != "string"}
 
 
-def up_to_date(d, stamp):
-    try:
-        with open(os.path.join(d, ".stamp")) as f:
-            return f.read() == stamp
-    except OSError:
-        return False
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="output directory")
@@ -547,41 +539,14 @@ def main():
     bad = [m for m in names if m not in MODELS]
     if bad:
         ap.error(f"unknown model(s): {','.join(bad)} (known: {','.join(MODELS)})")
-    os.makedirs(a.out, exist_ok=True)
+    def generate_checked(name, tmp):
+        stats = generate(name, tmp)
+        check(tf.__version__ == tf_version(),
+              f"tensorflow {tf.__version__} imported, package metadata says {tf_version()}")
+        return stats
 
-    stamp = stamp_text()
-    t_all = time.monotonic()
-    for name in names:
-        final = os.path.join(a.out, name)
-        if not a.force and up_to_date(final, stamp):
-            print(f"{name}: up to date", flush=True)
-            continue
-        t0 = time.monotonic()
-        tmp = os.path.join(a.out, f".tmp-{name}")
-        shutil.rmtree(tmp, ignore_errors=True)  # leftover of an interrupted run
-        os.makedirs(tmp)
-        try:
-            stats = generate(name, tmp)
-            check(tf.__version__ == tf_version(),
-                  f"tensorflow {tf.__version__} imported, package metadata says {tf_version()}")
-        except Exception as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            print(f"gen_tf_models: FAILED {name}: {type(e).__name__}: {e}", file=sys.stderr)
-            return 1
-        with open(os.path.join(tmp, ".stamp"), "w") as f:
-            f.write(stamp)
-        # Swap in the finished directory; the old one is moved aside first so the final
-        # path is always either absent or complete.
-        old = os.path.join(a.out, f".old-{name}")
-        shutil.rmtree(old, ignore_errors=True)
-        if os.path.exists(final):
-            os.rename(final, old)
-        os.rename(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-        s = " ".join(f"{n}: mean={m:.4g} std={sd:.4g}" for n, (m, sd) in stats.items())
-        print(f"{name}: generated in {time.monotonic() - t0:.2f}s ({s})", flush=True)
-    print(f"total {time.monotonic() - t_all:.2f}s")
-    return 0
+    return model_dirs.generate_all("gen_tf_models", a.out, names, stamp_text(), generate_checked,
+                                   a.force)
 
 
 if __name__ == "__main__":
