@@ -36,10 +36,6 @@ std::string tfTypeName(int type) {
   return "TensorFlow dtype " + std::to_string(type);
 }
 
-TF_DataType toTf(DataType type, std::string_view what) {
-  return dtypeTable().require(type, kEngineName, what, "TensorFlow");
-}
-
 DataType fromTf(TF_DataType type, std::string_view what) {
   const DataType ours = dtypeTable().fromEngine(type);
   if (ours == DataType::Undefined)

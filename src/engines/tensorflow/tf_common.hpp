@@ -14,9 +14,6 @@ namespace polyinfer::tf {
 /// The engine's name, as in the plugin's file name.
 inline constexpr const char* kEngineName = "tensorflow";
 
-/// TF_DataType for `type`; Error(Unsupported) naming `what` when TensorFlow
-/// (or the plugin) has no such element type.
-TF_DataType toTf(DataType type, std::string_view what);
 /// DataType for a TensorFlow type; Error(Unsupported) naming `what` and the
 /// type for one polyinfer cannot carry (resource, variant, quantized, int4).
 DataType fromTf(TF_DataType type, std::string_view what);

@@ -57,8 +57,11 @@ Tensors TfPredictor::predict(const Tensors& inputs) {
 
 TF_Tensor* TfPredictor::makeInput(std::size_t index, const Tensor& tensor) {
   const Api& tf = api();
-  const std::string& name = model_->signature().inputs[index].info.name;
-  const TF_DataType dtype = toTf(tensor.dtype(), "input '" + name + "'");
+  const SignatureTensor& declared = model_->signature().inputs[index];
+  const std::string& name = declared.info.name;
+  // The core has checked the tensor against the declared dtype, which came
+  // from this TensorFlow type: no lookup (and no message text) per call.
+  const auto dtype = static_cast<TF_DataType>(declared.tfDtype);
   const Shape& shape = tensor.shape();
   const int rank = static_cast<int>(shape.size());
 
@@ -95,11 +98,19 @@ Tensors TfPredictor::collectOutputs(const Tensors& inputs) {
   outputs.reserve(outputValues_.size());
   for (std::size_t i = 0; i < outputValues_.size(); ++i) {
     TF_Tensor* value = outputValues_[i];
-    const std::string& name = model_->signature().outputs[i].info.name;
+    const SignatureTensor& declared = model_->signature().outputs[i];
+    const std::string& name = declared.info.name;
     if (value == nullptr)
       throw Error(ErrorCode::EngineFailure,
                   std::string(kEngineName) + ": output '" + name + "': TensorFlow returned none");
-    const DataType dtype = fromTf(tf.TF_TensorType(value), "output '" + name + "'");
+    // Checked at load against the graph; a run cannot change it, but the
+    // bytes handed out must be what the dtype says.
+    if (static_cast<int>(tf.TF_TensorType(value)) != declared.tfDtype)
+      throw Error(ErrorCode::EngineFailure,
+                  std::string(kEngineName) + ": output '" + name + "': TensorFlow returned " +
+                      tfTypeName(tf.TF_TensorType(value)) + ", the signature declares " +
+                      tfTypeName(declared.tfDtype));
+    const DataType dtype = declared.info.dtype;
     Shape shape = shapeOf(tf, value);
 
     if (dtype == DataType::String) {
