@@ -72,7 +72,8 @@ TfModel::TfModel(const plugin::LoadRequest& request) {
                      std::string("TensorFlow ") + tf.TF_Version() + "; env " + kLibraryEnv});
   config_.push_back({"logLevel", tf.logLevel,
                      tf.logLevelFromEnv ? ValueSource::Environment : ValueSource::Default,
-                     std::string("TensorFlow's ") + kLogLevelEnv + " (0 info .. 3 fatal), read once " +
+                     std::string("TensorFlow's ") + kLogLevelEnv +
+                         " (0 info .. 3 fatal), read once by TensorFlow" +
                          (tf.logLevelFromEnv ? "" : "; polyinfer sets 2 (errors only) when unset")});
 
   const Status status;
