@@ -17,9 +17,8 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "test_layout_inputs.hpp"
 #include "runner.hpp"
-#include "polyinfer/polyinfer.hpp"
-#include "polyinfer/tensor_io.hpp"
 
 namespace polyinfer_bench {
 namespace {
@@ -43,13 +42,8 @@ int run(int argc, char** argv) {
     return app.exit(e);
   }
 
-  polyinfer::Tensors inputs;
-  for (const auto& file : polyinfer::io::testLayoutFiles(input, "input")) {
-    polyinfer::NamedTensor named = polyinfer::io::readTensorFile(file);
-    inputs.add(std::move(named.name), std::move(named.tensor));
-  }
-  polyinfer::Options engineOptions;
-  for (const std::string& kv : options) engineOptions.merge(polyinfer::Options::parse(kv));
+  const polyinfer::Tensors inputs = readTestLayoutInputs(input);
+  const polyinfer::Options engineOptions = parseOptionArgs(options);
 
   const double base = polyinfer::bench::ResourceSampler::rssMiB();
   const auto loaded = polyinfer::Model::load(polyinfer::Criteria{

@@ -2,7 +2,7 @@
 # Installs what polyinfer needs on Debian 12 and nothing more: Debian packages
 # that are missing (apt), then ONNX Runtime from the npm registry into
 # .deps/onnxruntime, then the engines that come as pinned Python wheels
-# (TensorFlow) into virtual environments under .deps/venv/. Idempotent: a
+# (TensorFlow, MXNet) into virtual environments under .deps/venv/. Idempotent: a
 # second run only checks, in seconds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,3 +44,7 @@ bash "$root/scripts/install_onnxruntime.sh"
 # TensorFlow: its C API library and headers come with the official wheel
 # (scripts/wheels/tensorflow.txt); its Python also makes the test models.
 bash "$root/scripts/install_wheels.sh" tensorflow
+# MXNet 1.9.1, the last release (MXNet is retired): libmxnet.so and its C API
+# headers come with the wheel (scripts/wheels/mxnet.txt), whose Python (NumPy
+# < 1.24, hence an environment of its own) makes the MXNet test models.
+bash "$root/scripts/install_wheels.sh" mxnet

@@ -190,12 +190,16 @@ endif()
 
 # ---------------------------------------------------------------- 4. consumer runs
 # The model each engine runs: the mlp (PyTorch's generator writes it in every
-# format but TensorFlow's), tf_tiny's SavedModel for tensorflow; the input
+# format but TensorFlow's and MXNet's), tf_tiny's SavedModel for tensorflow,
+# mx_mlp's symbol and params for mxnet; the input
 # shape from the generator's meta.json.
 function(model_for engine out_model out_shape)
   if(engine STREQUAL "tensorflow")
     set(model_root "${MODELS_DIR}/tf_tiny")
     set(model "${model_root}/saved_model")
+  elseif(engine STREQUAL "mxnet")
+    set(model_root "${MODELS_DIR}/mx_mlp")
+    set(model "${model_root}")
   else()
     set(model_root "${MODELS_DIR}/mlp")
     set(model "${model_root}")

@@ -26,12 +26,6 @@ std::shared_ptr<Model> load(const std::string& name, int workers) {
                               .workers = workers});
 }
 
-bool sameBytes(const Tensor& a, const Tensor& b) {
-  if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
-  if (a.dtype() == DataType::String) return a.strings() == b.strings();
-  return a.byteSize() == b.byteSize() && std::memcmp(a.rawData(), b.rawData(), a.byteSize()) == 0;
-}
-
 TEST(TfEngineMt, ConcurrentFirstLoads) {
   const test::Reference ref = test::loadReference("tf_tiny");
   std::barrier start(kThreads);
@@ -54,7 +48,7 @@ TEST(TfEngineMt, ConcurrentFirstLoads) {
   for (int t = 0; t < kThreads; ++t) {
     SCOPED_TRACE("thread " + std::to_string(t));
     ASSERT_EQ(errors[t], "");
-    EXPECT_TRUE(sameBytes(results[t], ref.outputs[0].tensor));
+    EXPECT_TRUE(test::sameBytes(results[t], ref.outputs[0].tensor));
   }
 }
 
@@ -63,31 +57,9 @@ TEST(TfEngineMt, ConcurrentFirstLoads) {
 void runSharedModel(const std::string& name, int calls) {
   auto model = load(name, kThreads);
   const test::Reference ref = test::loadReference(name);
-  Tensors expected;
-  {
-    Predictor predictor = model->newPredictor();
-    expected = predictor.predict(ref.inputs);
-  }
-  std::barrier start(kThreads);
-  std::vector<std::string> failures(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      try {
-        Predictor predictor = model->newPredictor();
-        start.arrive_and_wait();
-        for (int call = 0; call < calls && failures[t].empty(); ++call) {
-          const Tensors out = predictor.predict(ref.inputs);
-          for (std::size_t i = 0; i < out.size(); ++i)
-            if (!sameBytes(out[i].tensor, expected[i].tensor))
-              failures[t] = "call " + std::to_string(call) + " output " + out[i].name + " differs";
-        }
-      } catch (const std::exception& e) {
-        failures[t] = e.what();
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  const Tensors expected = model->newPredictor().predict(ref.inputs);
+  const std::vector<std::string> failures =
+      test::predictFromThreads(model, ref.inputs, expected, kThreads, calls);
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
 }
 

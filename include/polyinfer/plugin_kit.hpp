@@ -277,6 +277,34 @@ using ExceptionTranslator = std::optional<TranslatedError> (*)(ErrorCode code);
 /// copied, or it changes and dangles with the caller's input.
 bool overlapsInput(const void* data, std::size_t bytes, const Tensors& inputs);
 
+// ------------------------------------------------------------------ engine start-up output
+
+/// Keeps an engine library's start-up chatter (TensorFlow's absl notices,
+/// MXNet's "start using engine" line) out of the program's stderr: while the
+/// object lives, stderr (fd 2) goes to a temporary file; when it is destroyed,
+/// the lines written there go to stderr again, except those `keep` rejects.
+/// Use it around one short call (opening a library, starting an engine).
+class StderrFilter {
+ public:
+  /// true: keep the line; false: drop it; nullopt: a continuation line, kept
+  /// or dropped with the line before it (kept at the start).
+  using Classifier = std::function<std::optional<bool>(std::string_view line)>;
+
+  /// Starts diverting stderr; when no temporary file can be made, nothing is
+  /// diverted or filtered. Output of other threads meanwhile is delayed, not lost.
+  explicit StderrFilter(Classifier keep);
+  ~StderrFilter();
+  StderrFilter(const StderrFilter&) = delete;
+  StderrFilter& operator=(const StderrFilter&) = delete;
+
+ private:
+  void restore() noexcept;
+  void replay() noexcept;
+  Classifier keep_;
+  int file_ = -1;
+  int saved_ = -1;
+};
+
 // ------------------------------------------------------------------ files and strings
 
 /// A file's bytes; Error(NotFound) "<engine>: cannot open <what> '<path>'".

@@ -1,7 +1,12 @@
 // The plugin kit (include/polyinfer/plugin_kit.hpp) and the SPI's defaults.
 #include "polyinfer/plugin_kit.hpp"
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <charconv>
 #include <fstream>
 #include <iterator>
@@ -311,6 +316,57 @@ bool overlapsInput(const void* data, std::size_t bytes, const Tensors& inputs) {
     if (begin < inBegin + t.byteSize() && inBegin < begin + bytes) return true;
   }
   return false;
+}
+
+// ------------------------------------------------------------------ engine start-up output
+
+StderrFilter::StderrFilter(Classifier keep) : keep_(std::move(keep)) {
+  char name[] = "/tmp/polyinfer-stderr-XXXXXX";
+  file_ = ::mkstemp(name);
+  if (file_ < 0) return;
+  ::unlink(name);
+  std::fflush(stderr);
+  saved_ = ::dup(STDERR_FILENO);
+  if (saved_ < 0 || ::dup2(file_, STDERR_FILENO) < 0) restore();
+}
+
+StderrFilter::~StderrFilter() { restore(); }
+
+void StderrFilter::restore() noexcept {
+  if (saved_ >= 0) {
+    std::fflush(stderr);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+    replay();
+  }
+  if (file_ >= 0) ::close(file_);
+  file_ = -1;
+}
+
+void StderrFilter::replay() noexcept {
+  try {
+    std::string text;
+    char buffer[4096];
+    ::lseek(file_, 0, SEEK_SET);
+    for (ssize_t n; (n = ::read(file_, buffer, sizeof buffer)) > 0;) text.append(buffer, n);
+    std::string kept;
+    bool keeping = true;
+    for (std::size_t begin = 0; begin < text.size();) {
+      const std::size_t end = std::min(text.find('\n', begin), text.size());
+      if (const std::optional<bool> verdict = keep_(std::string_view(text).substr(begin, end - begin)))
+        keeping = *verdict;
+      if (keeping) kept.append(text, begin, std::min(end + 1, text.size()) - begin);
+      begin = end + 1;
+    }
+    for (std::size_t done = 0; done < kept.size();) {
+      const ssize_t n = ::write(STDERR_FILENO, kept.data() + done, kept.size() - done);
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+  } catch (...) {
+    // Out of memory while replaying: the diverted text is lost, the program is not.
+  }
 }
 
 // ------------------------------------------------------------------ files and strings

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <barrier>
 #include <cctype>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 namespace polyinfer::test {
@@ -193,6 +195,40 @@ std::string expectError(const std::function<void()>& fn, ErrorCode code,
   }
   ADD_FAILURE() << "expected an Error(" << toString(code) << "), nothing was thrown";
   return {};
+}
+
+bool sameBytes(const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
+  if (a.dtype() == DataType::String) return a.strings() == b.strings();
+  return a.byteSize() == b.byteSize() && std::memcmp(a.rawData(), b.rawData(), a.byteSize()) == 0;
+}
+
+std::vector<std::string> predictFromThreads(const std::shared_ptr<Model>& model,
+                                            const Tensors& inputs, const Tensors& expected,
+                                            int threads, int calls) {
+  std::barrier start(threads);
+  std::vector<std::string> failures(static_cast<std::size_t>(threads));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      std::string& failure = failures[static_cast<std::size_t>(t)];
+      try {
+        Predictor predictor = model->newPredictor();
+        start.arrive_and_wait();
+        for (int call = 0; call < calls && failure.empty(); ++call) {
+          const Tensors out = predictor.predict(inputs);
+          if (out.size() != expected.size()) failure = "call " + std::to_string(call) + ": output count differs";
+          for (std::size_t i = 0; i < out.size() && failure.empty(); ++i)
+            if (!sameBytes(out[i].tensor, expected[i].tensor))
+              failure = "call " + std::to_string(call) + " output " + out[i].name + " differs";
+        }
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  return failures;
 }
 
 }  // namespace polyinfer::test

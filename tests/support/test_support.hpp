@@ -74,6 +74,17 @@ void expectAllClose(const Tensor& actual, const Tensor& expected, double atol, d
 /// EXPECTs byte-identical tensors (dtype, shape, storage).
 void expectIdentical(const Tensor& actual, const Tensor& expected, const std::string& what);
 
+/// Same dtype, shape and bytes (string tensors: the same elements).
+bool sameBytes(const Tensor& a, const Tensor& b);
+
+/// `threads` threads, each with a predictor of its own over `model`, start
+/// together and make `calls` calls with `inputs` each; every output must
+/// equal `expected` bit for bit. One message per thread: "" when all its
+/// calls matched, else the first difference or error.
+std::vector<std::string> predictFromThreads(const std::shared_ptr<Model>& model,
+                                            const Tensors& inputs, const Tensors& expected,
+                                            int threads, int calls);
+
 /// The Error `f` throws; fails the current test when it throws none.
 template <typename F>
 Error errorOf(F&& f) {

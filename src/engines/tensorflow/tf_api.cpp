@@ -1,11 +1,8 @@
 #include "tf_api.hpp"
 
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <string_view>
 
 #include <mutex>
@@ -14,6 +11,7 @@
 
 #include "polyinfer/error.hpp"
 #include "polyinfer/options.hpp"
+#include "polyinfer/plugin_kit.hpp"
 
 #ifndef POLYINFER_TENSORFLOW_LIBRARY
 #error "POLYINFER_TENSORFLOW_LIBRARY (the TensorFlow C library's path) must be defined"
@@ -50,85 +48,36 @@ std::optional<std::string> globalProtobufRuntime() {
   return found;
 }
 
+/// absl's prefix "I0000 00:00:1795974282.849497    5561 port.cc:153] ":
+/// the severity's level (0 info .. 3 fatal), or -1 for a line without one.
+int abslSeverity(std::string_view line) {
+  if (line.size() < 6 || line[5] != ' ') return -1;
+  for (std::size_t i = 1; i < 5; ++i)
+    if (line[i] < '0' || line[i] > '9') return -1;
+  switch (line[0]) {
+    case 'I': return 0;
+    case 'W': return 1;
+    case 'E': return 2;
+    case 'F': return 3;
+    default: return -1;
+  }
+}
+
 /// TensorFlow logs through absl while its libraries initialise, before
 /// TF_CPP_MIN_LOG_LEVEL is consulted: "oneDNN custom operations are on ..."
 /// (INFO) and absl's "WARNING: All log messages before absl::InitializeLog()
 /// ...", on every load, into every program's stderr. While the library is
-/// opened, stderr goes to a temporary file; afterwards what was written there
-/// goes to stderr again, except absl lines below `minLevel` (0 info, 1
-/// warning, 2 error, 3 fatal) and that notice. Output of other threads in
-/// that window is delayed, not lost.
-class LoadTimeLogFilter {
- public:
-  explicit LoadTimeLogFilter(int minLevel) : minLevel_(minLevel) {
-    if (minLevel_ <= 0) return;  // the user asked for everything
-    char name[] = "/tmp/polyinfer-tf-load-XXXXXX";
-    file_ = ::mkstemp(name);
-    if (file_ < 0) return;
-    ::unlink(name);
-    std::fflush(stderr);
-    saved_ = ::dup(STDERR_FILENO);
-    if (saved_ < 0 || ::dup2(file_, STDERR_FILENO) < 0) restore();
-  }
-  ~LoadTimeLogFilter() { restore(); }
-  LoadTimeLogFilter(const LoadTimeLogFilter&) = delete;
-  LoadTimeLogFilter& operator=(const LoadTimeLogFilter&) = delete;
-
- private:
-  /// absl's prefix "I0000 00:00:1795974282.849497    5561 port.cc:153] ":
-  /// the severity's level, or -1 for a line without one.
-  static int severity(std::string_view line) {
-    if (line.size() < 6 || line[5] != ' ') return -1;
-    for (std::size_t i = 1; i < 5; ++i)
-      if (line[i] < '0' || line[i] > '9') return -1;
-    switch (line[0]) {
-      case 'I': return 0;
-      case 'W': return 1;
-      case 'E': return 2;
-      case 'F': return 3;
-      default: return -1;
-    }
-  }
-
-  void restore() noexcept {
-    if (saved_ >= 0) {
-      std::fflush(stderr);
-      ::dup2(saved_, STDERR_FILENO);
-      ::close(saved_);
-      saved_ = -1;
-      replay();
-    }
-    if (file_ >= 0) ::close(file_);
-    file_ = -1;
-  }
-
-  void replay() noexcept {
-    std::string text;
-    char buffer[4096];
-    ::lseek(file_, 0, SEEK_SET);
-    for (ssize_t n; (n = ::read(file_, buffer, sizeof buffer)) > 0;) text.append(buffer, n);
-    std::string kept;
-    bool dropping = false;  // continuation lines follow their message
-    for (std::size_t begin = 0; begin < text.size();) {
-      const std::size_t end = std::min(text.find('\n', begin), text.size());
-      const std::string_view line(text.data() + begin, end - begin);
-      const int level = severity(line);
-      if (level >= 0) dropping = level < minLevel_;
-      else if (line.starts_with("WARNING: All log messages before absl::InitializeLog()")) dropping = true;
-      if (!dropping) kept.append(text, begin, std::min(end + 1, text.size()) - begin);
-      begin = end + 1;
-    }
-    for (std::size_t done = 0; done < kept.size();) {
-      const ssize_t n = ::write(STDERR_FILENO, kept.data() + done, kept.size() - done);
-      if (n <= 0) break;
-      done += static_cast<std::size_t>(n);
-    }
-  }
-
-  int minLevel_;
-  int file_ = -1;
-  int saved_ = -1;
-};
+/// opened, absl lines below `minLevel` and that notice are dropped.
+std::optional<plugin::StderrFilter> loadTimeLogFilter(int minLevel) {
+  if (minLevel <= 0) return std::nullopt;  // the user asked for everything
+  return std::optional<plugin::StderrFilter>(std::in_place, [minLevel](std::string_view line) {
+    const int level = abslSeverity(line);
+    if (level >= 0) return std::optional<bool>(level >= minLevel);
+    if (line.starts_with("WARNING: All log messages before absl::InitializeLog()"))
+      return std::optional<bool>(false);
+    return std::optional<bool>();  // continuation lines follow their message
+  });
+}
 
 /// TF_CPP_MIN_LOG_LEVEL as a number (TensorFlow's reading: 0-3, else 0).
 int logLevelNumber(const std::string& text) {
@@ -148,7 +97,7 @@ Api openApi() {
   api.logLevel = level.value_or(std::string(1, '2'));
   if (!level) ::setenv(kLogLevelEnv, api.logLevel.c_str(), 0);
 
-  const LoadTimeLogFilter filter(logLevelNumber(api.logLevel));
+  const std::optional<plugin::StderrFilter> filter = loadTimeLogFilter(logLevelNumber(api.logLevel));
   // Another namespace (dlmopen) would keep TensorFlow away from that
   // runtime, but glibc shares its thread-stack cache across namespaces: a
   // stack TensorFlow's threads reuse carries TLS blocks the other libc's

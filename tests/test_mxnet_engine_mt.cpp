@@ -1,0 +1,86 @@
+// The MXNet plugin under concurrency: racing first loads (the library opened
+// and MXNet's engine started once), and predictors on many threads, each with
+// an executor of its own, whose outputs equal the single-threaded ones.
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+
+#if POLYINFER_HAVE_MXNET
+
+namespace polyinfer {
+namespace {
+
+constexpr int kThreads = 8;
+
+std::shared_ptr<Model> load(const std::string& name, int workers) {
+  return Model::load(Criteria{.modelPath = test::modelFile(name, "model-symbol.json"),
+                              .engine = "mxnet",
+                              .options = {{"intraOpNumThreads", "1"}},
+                              .workers = workers});
+}
+
+TEST(MxEngineMt, ConcurrentFirstLoads) {
+  const test::Reference ref = test::loadReference("mx_mlp");
+  std::barrier start(kThreads);
+  std::vector<Tensor> results(kThreads);
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      try {
+        auto model = load("mx_mlp", kThreads);
+        Predictor predictor = model->newPredictor();
+        results[t] = predictor.predict(ref.inputs)[0].tensor;
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const Tensor expected = load("mx_mlp", 1)->newPredictor().predict(ref.inputs)[0].tensor;
+  for (int t = 0; t < kThreads; ++t) {
+    SCOPED_TRACE("thread " + std::to_string(t));
+    ASSERT_EQ(errors[t], "");
+    EXPECT_TRUE(test::sameBytes(results[t], expected));
+  }
+}
+
+/// kThreads threads, each with its own predictor (and executor) over one
+/// model, `calls` calls each: every output equals the single-threaded one.
+void runSharedModel(const std::string& name, int calls) {
+  auto model = load(name, kThreads);
+  const test::Reference ref = test::loadReference(name);
+  const Tensors expected = model->newPredictor().predict(ref.inputs);
+  const std::vector<std::string> failures =
+      test::predictFromThreads(model, ref.inputs, expected, kThreads, calls);
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+}
+
+TEST(MxEngineMt, Mlp8Threads50CallsEach) { runSharedModel("mx_mlp", 50); }
+
+TEST(MxEngineMt, MultipleInputsAndOutputs8Threads50CallsEach) { runSharedModel("mx_multi_io", 50); }
+
+TEST(MxEngineMt, EveryDtype8Threads50CallsEach) { runSharedModel("mx_dtypes", 50); }
+
+TEST(MxEngineMt, Resnet18_8ThreadsAFewCallsEach) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "too slow under ThreadSanitizer; the plugin's paths are covered by the "
+                  "mx_mlp, mx_multi_io and mx_dtypes tests";
+#endif
+  runSharedModel("mx_resnet18", 3);
+}
+
+}  // namespace
+}  // namespace polyinfer
+
+#else
+
+TEST(MxEngineMt, NotBuilt) { GTEST_SKIP() << "built without the MXNet engine"; }
+
+#endif
