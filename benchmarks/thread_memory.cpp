@@ -40,9 +40,12 @@ int run(int argc, char** argv) {
   app.add_option("-i,--input", input, "directory in ONNX's test layout (input_K.pb)")->required();
   app.add_option("-O,--option", options, "engine option k=v (repeatable)");
   app.add_option("--pattern", pattern, "fixed: THREADS threads for the whole run; short-lived: "
-                                       "THREADS threads one after the other")
+                                       "THREADS threads one after the other, each with its own "
+                                       "predictor; one-thread: THREADS predictors one after the "
+                                       "other on one thread (tells per-thread from per-predictor "
+                                       "growth)")
       ->required()
-      ->check(CLI::IsMember({"fixed", "short-lived"}));
+      ->check(CLI::IsMember({"fixed", "short-lived", "one-thread"}));
   app.add_option("-t,--threads", threads, "threads")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("-n,--calls", calls, "predictions in all")->capture_default_str()->check(CLI::Range(1, 10000000));
   try {
@@ -59,9 +62,9 @@ int run(int argc, char** argv) {
       .modelPath = model, .engine = engine, .options = parseOptionArgs(options),
       .workers = fixed ? threads : 1});
   const double afterLoad = rss();
-  std::printf("%s %s, model %s: %d predictions from %d %s thread(s)\n", loaded->engineName().c_str(),
+  std::printf("%s %s, model %s: %d predictions, %d thread(s)/predictor(s), pattern %s\n", loaded->engineName().c_str(),
               loaded->engineVersion().c_str(), model.c_str(), calls, threads,
-              fixed ? "fixed" : "short-lived");
+              pattern.c_str());
   std::printf("RSS MiB: start %.1f, after load %.1f\n", base, afterLoad);
 
   const int perThread = calls / threads;
@@ -98,12 +101,14 @@ int run(int argc, char** argv) {
     for (std::thread& thread : pool) thread.join();
   } else {
     for (int t = 0; t < threads && !failed; ++t) {
-      std::thread([&] {
+      auto body = [&] {
         guarded([&] {
           polyinfer::Predictor predictor = loaded->newPredictor();
           work(predictor, perThread);
         });
-      }).join();
+      };
+      if (pattern == "one-thread") body();
+      else std::thread(body).join();
       if ((t + 1) * 10 % threads == 0 || threads < 10) readings.push_back(rss());
     }
   }

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli_fixture.hpp"
@@ -221,6 +222,28 @@ TEST(MxEngine, OutputsOutliveThePredictorAndTheModel) {
     outputs = model->newPredictor().predict(test::loadReference("mx_multi_io").inputs);
   }
   expectMatchesReference("mx_multi_io", outputs, 1e-6, 1e-6);
+}
+
+TEST(MxEngine, RunningOnMoreThreadsThanWorkersWarnsOnce) {
+  auto model = loadMx(symbolFile("mx_mlp"), {}, 1);
+  const Tensors inputs = test::loadReference("mx_mlp").inputs;
+  auto onNewThread = [&] {
+    std::thread([&] { model->newPredictor().predict(inputs); }).join();
+  };
+  testing::internal::CaptureStderr();
+  onNewThread();
+  onNewThread();  // workers + 1: still quiet
+  const std::string quiet = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(quiet, "");
+  testing::internal::CaptureStderr();
+  onNewThread();
+  onNewThread();
+  const std::string warned = testing::internal::GetCapturedStderr();
+  EXPECT_NE(warned.find("warning: mxnet"), std::string::npos) << warned;
+  EXPECT_NE(warned.find("3 different threads"), std::string::npos) << warned;
+  EXPECT_NE(warned.find("fixed pool"), std::string::npos) << warned;
+  EXPECT_EQ(warned.find("warning", warned.find("warning") + 1), std::string::npos)
+      << "warned more than once: " << warned;
 }
 
 // ------------------------------------------------------------ options

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,12 @@ class MxModel final : public plugin::EngineModel, public std::enable_shared_from
       std::unique_ptr<plugin::NativeInstance> instance) const override;
 
   const ModelSource& source() const noexcept { return source_; }
+  /// Called by a predictor when it runs on a thread it has not run on
+  /// before. MXNet keeps memory per thread that ever ran inference (its
+  /// oneDNN caches) until the process ends: the first time the model has run
+  /// on more distinct threads than its workers (+ 1, the loading thread),
+  /// one warning line on stderr says so.
+  void noteThread(std::uint64_t thread) const;
   const std::vector<TensorInfo>& inputInfos() const noexcept { return inputs_; }
   const std::vector<TensorInfo>& outputInfos() const noexcept { return outputs_; }
 
@@ -58,6 +66,10 @@ class MxModel final : public plugin::EngineModel, public std::enable_shared_from
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   std::vector<ConfigEntry> config_;
+  int workers_ = 1;
+  mutable std::mutex threadsMutex_;
+  mutable std::set<std::uint64_t> threads_;
+  mutable bool warned_ = false;
 };
 
 }  // namespace polyinfer::mx

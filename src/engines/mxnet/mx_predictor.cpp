@@ -1,6 +1,7 @@
 #include "mx_predictor.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -14,6 +15,14 @@ namespace polyinfer::mx {
 namespace {
 
 constexpr int kCpu = 1;  // c_predict_api's dev_type
+
+/// A number for the calling thread, never reused (a std::thread::id may be
+/// reused once its thread has ended).
+std::uint64_t threadSerial() {
+  static std::atomic<std::uint64_t> next{0};
+  thread_local const std::uint64_t serial = ++next;
+  return serial;
+}
 
 /// The CSR form of shapes MXNet's predictor takes.
 struct ShapeArrays {
@@ -112,6 +121,10 @@ Tensors MxPredictor::predict(const Tensors& inputs) {
     if (instance_->handle == nullptr || shapes_ != instance_->shapes || dtypes_ != instance_->dtypes)
       instance_->bind(source, infos, shapes_, dtypes_);
 
+    if (const std::uint64_t thread = threadSerial(); thread != lastThread_) {
+      lastThread_ = thread;
+      model_->noteThread(thread);
+    }
     // OpenMP's thread count belongs to the calling thread: set it on each
     // call, since a predictor may move between threads.
     check(mx.MXSetNumOMPThreads(source.intraOpThreads), "cannot set MXNet's OpenMP threads");

@@ -2,6 +2,7 @@
 // one set of input shapes; MxPredictor runs it.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -44,6 +45,7 @@ class MxPredictor final : public plugin::EnginePredictor {
   std::vector<Shape> shapes_;        ///< this call's, reused
   std::vector<DataType> dtypes_;
   std::vector<int> outputCodes_;     ///< MXPredGetOutputType's array
+  std::uint64_t lastThread_ = 0;     ///< the thread of the last call
 };
 
 }  // namespace polyinfer::mx
