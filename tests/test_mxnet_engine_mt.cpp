@@ -68,13 +68,7 @@ TEST(MxEngineMt, MultipleInputsAndOutputs8Threads50CallsEach) { runSharedModel("
 
 TEST(MxEngineMt, EveryDtype8Threads50CallsEach) { runSharedModel("mx_dtypes", 50); }
 
-TEST(MxEngineMt, Resnet18_8ThreadsAFewCallsEach) {
-#if defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "too slow under ThreadSanitizer; the plugin's paths are covered by the "
-                  "mx_mlp, mx_multi_io and mx_dtypes tests";
-#endif
-  runSharedModel("mx_resnet18", 3);
-}
+TEST(MxEngineMt, Resnet18_8ThreadsAFewCallsEach) { runSharedModel("mx_resnet18", 3); }
 
 }  // namespace
 }  // namespace polyinfer

@@ -58,12 +58,23 @@ Gluon models' and mx_multi_io's inputs carry no "__dtype__" (they are float32, M
 
 Each model is built in DIR/.tmp-M and renamed into place only when complete, so an
 interrupted run never leaves a directory with a stamp but missing files.
+
+Twins: PyTorch's mlp, resnet18 and dynamic_batch (tools/gen_models.py's, already in DIR) also
+get DIR/M/model-symbol.json + model-0000.params, their model.onnx through MXNet's ONNX importer
+(mxnet.contrib.onnx, which finds weights only among the graph's inputs: they are added there
+first), outputs named after the ONNX graph's ("y" -> "y_output"), checked against PyTorch's
+outputs in DIR/M/test_data_set_0 (atol 1e-4, rtol 1e-3). DIR/M/.stamp-mxnet holds this
+generator's stamp and PyTorch's: when gen_models.py remakes M, the twin is made again.
+--no-twins skips them.
 """
 import argparse
+import contextlib
 import importlib.metadata
+import io
 import json
 import os
 import sys
+import tempfile
 import warnings
 
 # Before MXNet is imported: binding a graph otherwise prints "Subgraph backend MKLDNN is
@@ -77,7 +88,7 @@ import onnx.numpy_helper
 import model_dirs
 
 # Bump when anything about the generated files changes, so old stamps stop matching.
-GEN_VERSION = "polyinfer-gen_mx_models-1"
+GEN_VERSION = "polyinfer-gen_mx_models-2"
 
 PREFIX = "model"
 EPOCH = 0
@@ -91,6 +102,12 @@ MODELS = ["mx_resnet18", "mx_mlp", "mx_multi_io", "mx_dtypes"]
 SEEDS = {"mx_resnet18": 0, "mx_mlp": 101, "mx_multi_io": 202, "mx_dtypes": 303}
 # Models that also get model.onnx.
 ONNX_TWINS = {"mx_resnet18", "mx_mlp"}
+# PyTorch's models (tools/gen_models.py, in the same --out) that also get an MXNet twin,
+# model-symbol.json + model-0000.params beside their model.onnx, through MXNet's ONNX importer,
+# so that the cross-engine tests run MXNet on them. mobilenet_v2 (Clip with constant inputs)
+# and multi_io (GatherElements) are beyond what MXNet 1.9's importer reads.
+TWINS = ["mlp", "resnet18", "dynamic_batch"]
+TWIN_STAMP = ".stamp-mxnet"
 
 # ONNX TensorProto.DataType numbers, keyed by numpy dtype name.
 ONNX_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "int32": 6,
@@ -543,12 +560,87 @@ def generate(name, tmp):
             for k, a in outputs.items()}
 
 
+# ---------------------------------------------------------------------------- twins
+
+def twin_stamp(torch_stamp):
+    return f"{stamp_text()}of: {torch_stamp}"
+
+
+def read_pb(path):
+    t = onnx.TensorProto()
+    with open(path, "rb") as f:
+        t.ParseFromString(f.read())
+    return t.name, onnx.numpy_helper.to_array(t)
+
+
+def make_twin(out, name):
+    """OUT/NAME/model-symbol.json + model-0000.params: PyTorch's model (gen_models.py's
+    model.onnx in OUT/NAME) through MXNet's ONNX importer, checked against PyTorch's outputs in
+    OUT/NAME/test_data_set_0. Returns False when the twin was up to date."""
+    d = os.path.join(out, name)
+    try:
+        with open(os.path.join(d, ".stamp")) as f:
+            stamp = twin_stamp(f.read())
+    except OSError:
+        raise GenError(f"{d}/.stamp is missing: run tools/gen_models.py --out {out} first")
+    mark = os.path.join(d, TWIN_STAMP)
+    if model_dirs.up_to_date_file(mark, stamp) and all(
+            os.path.exists(os.path.join(d, f)) for f in (SYMBOL_FILE, PARAMS_FILE)):
+        return False
+    import_mx()
+    model = onnx.load(os.path.join(d, ONNX_FILE))
+    # MXNet's importer finds weights only among the graph's inputs (ONNX before IR 4);
+    # PyTorch lists them as initializers only.
+    declared = {i.name for i in model.graph.input}
+    for init in model.graph.initializer:
+        if init.name not in declared:
+            model.graph.input.append(
+                onnx.helper.make_tensor_value_info(init.name, init.data_type, init.dims))
+    output_names = [o.name for o in model.graph.output]
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, ONNX_FILE)
+        onnx.save(model, path)
+        # The importer prints a deprecation notice on every call.
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            sym, arg_params, aux_params = mx.contrib.onnx.import_model(path)
+    # The ONNX graph's output names, as MXNet names outputs ("y" -> "y_output").
+    sym = mx.sym.Group([mx.sym.identity(sym[i], name=n) for i, n in enumerate(output_names)])
+    tdir = os.path.join(d, "test_data_set_0")
+    files = sorted(os.listdir(tdir))
+    inputs = dict(read_pb(os.path.join(tdir, f)) for f in files if f.startswith("input_"))
+    expected = [read_pb(os.path.join(tdir, f))[1] for f in files if f.startswith("output_")]
+    args = dict(arg_params)
+    args.update({n: nd(a) for n, a in inputs.items()})
+    got = [o.asnumpy() for o in
+           sym.bind(mx.cpu(), args, aux_states=aux_params, grad_req="null").forward(is_train=False)]
+    check(len(got) == len(expected), f"{name}: {len(got)} outputs, PyTorch's model has {len(expected)}")
+    for k, (g, e) in enumerate(zip(got, expected)):
+        check(g.shape == e.shape and np.allclose(g, e, atol=1e-4, rtol=1e-3),
+              f"{name} output {k}: MXNet's import differs from PyTorch by "
+              f"{np.abs(g - e).max() if g.shape == e.shape else 'shape'}")
+    # Written under temporary names, then renamed: the pair is either old or new.
+    saved = {f"arg:{k}": v for k, v in arg_params.items()}
+    saved.update({f"aux:{k}": v for k, v in aux_params.items()})
+    sym.save(os.path.join(d, ".tmp-" + SYMBOL_FILE))
+    mx.nd.save(os.path.join(d, ".tmp-" + PARAMS_FILE), saved)
+    for f in (SYMBOL_FILE, PARAMS_FILE):
+        os.replace(os.path.join(d, ".tmp-" + f), os.path.join(d, f))
+    with open(mark, "w") as f:
+        f.write(stamp)
+    diff = max(float(np.abs(g - e).max()) for g, e in zip(got, expected))
+    print(f"{name}: MXNet twin of PyTorch's model written (max abs diff {diff:.3g})", flush=True)
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--models", default=",".join(MODELS),
                     help=f"comma-separated list (default: {','.join(MODELS)})")
     ap.add_argument("--force", action="store_true", help="regenerate even if up to date")
+    ap.add_argument("--no-twins", action="store_true",
+                    help="skip the MXNet twins of PyTorch's models (gen_models.py's, in --out)")
     a = ap.parse_args()
 
     names = [m for m in a.models.split(",") if m]
@@ -562,8 +654,18 @@ def main():
               f"mxnet {mx.__version__} imported, package metadata says {mx_version()}")
         return stats
 
-    return model_dirs.generate_all("gen_mx_models", a.out, names, stamp_text(), generate_checked,
-                                   a.force)
+    status = model_dirs.generate_all("gen_mx_models", a.out, names, stamp_text(),
+                                     generate_checked, a.force)
+    if status != 0 or a.no_twins:
+        return status
+    for name in TWINS:
+        try:
+            if not make_twin(a.out, name):
+                print(f"{name}: MXNet twin up to date", flush=True)
+        except GenError as e:
+            print(f"gen_mx_models: FAILED twin of {name}: {e}", file=sys.stderr)
+            return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -13,8 +13,13 @@ import time
 
 def up_to_date(d, stamp):
     """True when directory d holds a model made with exactly this stamp text."""
+    return up_to_date_file(os.path.join(d, ".stamp"), stamp)
+
+
+def up_to_date_file(path, stamp):
+    """True when the stamp file at path holds exactly this text."""
     try:
-        with open(os.path.join(d, ".stamp")) as f:
+        with open(path) as f:
             return f.read() == stamp
     except OSError:
         return False

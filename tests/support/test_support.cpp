@@ -67,9 +67,11 @@ EngineModelFile findModelFile(const std::string& model, const std::string& engin
   for (const fs::directory_entry& item : fs::directory_iterator(dir)) {
     if (!item.is_regular_file()) continue;
     const ModelResolution resolved = Registry::global().resolve(item.path(), engine);
-    if (!resolved.location.format.empty()) candidates.push_back(item.path());
+    // A companion file (MXNet's .params) stands for its main file.
+    if (!resolved.location.format.empty()) candidates.push_back(resolved.location.path);
   }
   std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   if (candidates.empty())
     return {{}, engine + " reads none of the files of " + model + " (no format of its matches)"};
   std::string refusals;

@@ -42,7 +42,8 @@ struct EngineModelFile {
 /// The file of generated model `model` (the files in modelsDir()/model) that
 /// `engine` reads, asking the registry instead of naming formats: the
 /// candidates are the files that Registry::global().resolve(file, engine)
-/// recognises as a format of the engine; the first of them in name order that
+/// recognises as a format of the engine (a companion file counts as the main
+/// file it belongs to); the first of them in name order that
 /// the engine loads is taken, one it refuses with Error(Unsupported) (an
 /// opset or input dtype it cannot take) is passed over. Another load error
 /// does not pass a file over: the test that loads it fails with that error.
