@@ -43,18 +43,6 @@ std::shared_ptr<Model> loadMx(const fs::path& path, Options options = {}, int wo
                               .workers = workers});
 }
 
-const ConfigEntry* findEntry(const Model& model, const std::string& key) {
-  for (const ConfigEntry& entry : model.config())
-    if (entry.key == key) return &entry;
-  return nullptr;
-}
-
-std::vector<std::string> names(const std::vector<TensorInfo>& infos) {
-  std::vector<std::string> result;
-  for (const TensorInfo& info : infos) result.push_back(info.name);
-  return result;
-}
-
 void expectMatchesReference(const std::string& model, const Tensors& outputs, double atol,
                             double rtol) {
   const test::Reference ref = test::loadReference(model);
@@ -157,12 +145,12 @@ TEST(MxEngine, TheSymbolItsParamsOrTheirDirectoryResolveToMxnet) {
 
 TEST(MxEngine, InputsAreTheArgumentsTheParamsFileDoesNotHold) {
   auto model = loadMx(symbolFile("mx_multi_io"));
-  EXPECT_EQ(names(model->inputs()), (std::vector<std::string>{"a", "b"}));  // not "w"
+  EXPECT_EQ(test::names(model->inputs()), (std::vector<std::string>{"a", "b"}));  // not "w"
   for (const TensorInfo& input : model->inputs()) EXPECT_EQ(input.dtype, DataType::Float32);
   const test::Reference ref = test::loadReference("mx_multi_io");
   std::vector<std::string> expected;
   for (const NamedTensor& output : ref.outputs) expected.push_back(output.name);
-  EXPECT_EQ(names(model->outputs()), expected);
+  EXPECT_EQ(test::names(model->outputs()), expected);
 }
 
 TEST(MxEngine, Resnet18ReproducesMxnetsOutputs) {
@@ -270,21 +258,21 @@ TEST(MxEngine, InputShapesDeclaresShapesAndIsCheckedAgainstTheParams) {
 
 TEST(MxEngine, ConfigReportsThreadsEngineTypeAndLibrary) {
   auto model = loadMx(symbolFile("mx_mlp"), {{"intraOpNumThreads", "1"}}, 2);
-  const ConfigEntry* threads = findEntry(*model, "intraOpNumThreads");
+  const ConfigEntry* threads = test::configEntry(*model, "intraOpNumThreads");
   ASSERT_NE(threads, nullptr);
   EXPECT_EQ(threads->value, "1");
   EXPECT_EQ(threads->source, ValueSource::Explicit);
-  const ConfigEntry* engineType = findEntry(*model, "engineType");
+  const ConfigEntry* engineType = test::configEntry(*model, "engineType");
   ASSERT_NE(engineType, nullptr);
   EXPECT_EQ(engineType->value, "NaiveEngine");
-  ASSERT_NE(findEntry(*model, "library"), nullptr);
-  EXPECT_NE(findEntry(*model, "library")->detail.find("1.9.1"), std::string::npos);
+  ASSERT_NE(test::configEntry(*model, "library"), nullptr);
+  EXPECT_NE(test::configEntry(*model, "library")->detail.find("1.9.1"), std::string::npos);
 }
 
 TEST(MxEngine, AnotherEngineTypeAfterMxnetStartedIsReportedNotApplied) {
   loadMx(symbolFile("mx_mlp"));  // MXNet's engine runs from here on
   auto model = loadMx(symbolFile("mx_mlp"), {{"engineType", "ThreadedEnginePerDevice"}});
-  const ConfigEntry* engineType = findEntry(*model, "engineType");
+  const ConfigEntry* engineType = test::configEntry(*model, "engineType");
   ASSERT_NE(engineType, nullptr);
   EXPECT_EQ(engineType->value, "NaiveEngine");
   EXPECT_EQ(engineType->source, ValueSource::Engine);

@@ -3,9 +3,7 @@
 // an executor of its own, whose outputs equal the single-threaded ones.
 #include <gtest/gtest.h>
 
-#include <barrier>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -26,28 +24,14 @@ std::shared_ptr<Model> load(const std::string& name, int workers) {
 
 TEST(MxEngineMt, ConcurrentFirstLoads) {
   const test::Reference ref = test::loadReference("mx_mlp");
-  std::barrier start(kThreads);
-  std::vector<Tensor> results(kThreads);
-  std::vector<std::string> errors(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      try {
-        auto model = load("mx_mlp", kThreads);
-        Predictor predictor = model->newPredictor();
-        results[t] = predictor.predict(ref.inputs)[0].tensor;
-      } catch (const std::exception& e) {
-        errors[t] = e.what();
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  const std::vector<test::ThreadResult> results = test::startTogether(kThreads, [&] {
+    return load("mx_mlp", kThreads)->newPredictor().predict(ref.inputs)[0].tensor;
+  });
   const Tensor expected = load("mx_mlp", 1)->newPredictor().predict(ref.inputs)[0].tensor;
   for (int t = 0; t < kThreads; ++t) {
     SCOPED_TRACE("thread " + std::to_string(t));
-    ASSERT_EQ(errors[t], "");
-    EXPECT_TRUE(test::sameBytes(results[t], expected));
+    ASSERT_EQ(results[t].error, "");
+    EXPECT_TRUE(test::sameBytes(results[t].tensor, expected));
   }
 }
 

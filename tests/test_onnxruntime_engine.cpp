@@ -75,12 +75,6 @@ std::shared_ptr<Model> loadGenerated(const std::string& name, Options options = 
   return loadOrt(test::modelFile(name, "model.onnx"), std::move(options), workers);
 }
 
-const ConfigEntry* findEntry(const Model& model, const std::string& key) {
-  for (const ConfigEntry& entry : model.config())
-    if (entry.key == key) return &entry;
-  return nullptr;
-}
-
 using test::expectError;
 
 bool hasProvider(const std::string& device) {
@@ -357,7 +351,7 @@ TEST(OrtEngine, EveryKnobIsAcceptedAndReportedAsExplicit) {
   for (const KnobCase& c : cases) {
     SCOPED_TRACE(c.key + "=" + c.value);
     auto model = loadGenerated("mlp", {{c.key, c.value}});
-    const ConfigEntry* entry = findEntry(*model, c.entryKey);
+    const ConfigEntry* entry = test::configEntry(*model, c.entryKey);
     ASSERT_NE(entry, nullptr);
     EXPECT_EQ(entry->value, c.effective);
     EXPECT_EQ(entry->source, ValueSource::Explicit);
@@ -375,12 +369,12 @@ TEST(OrtEngine, DefaultsComeFromTheThreadBudget) {
     SCOPED_TRACE("workers " + std::to_string(workers));
     auto model = loadGenerated("mlp", {}, workers);
     const ThreadDefaults defaults = budget.defaultsFor(workers);
-    const ConfigEntry* intra = findEntry(*model, "intraOpNumThreads");
+    const ConfigEntry* intra = test::configEntry(*model, "intraOpNumThreads");
     ASSERT_NE(intra, nullptr);
     EXPECT_EQ(intra->value, std::to_string(defaults.intraOpThreads));
     EXPECT_EQ(intra->source, ValueSource::Default);
     EXPECT_EQ(intra->detail, defaults.reason);
-    const ConfigEntry* inter = findEntry(*model, "interOpNumThreads");
+    const ConfigEntry* inter = test::configEntry(*model, "interOpNumThreads");
     ASSERT_NE(inter, nullptr);
     EXPECT_EQ(inter->value, "1");
     EXPECT_EQ(inter->source, ValueSource::Default);
@@ -391,16 +385,16 @@ TEST(OrtEngine, DefaultsComeFromTheThreadBudget) {
       {"memoryPatternOptimization", "true"}, {"cpuArenaAllocator", "true"},
       {"profilerOutput", "off"}, {"ortDevice", "CPU"}, {"providers", "CPUExecutionProvider"}};
   for (const auto& [key, value] : defaults) {
-    const ConfigEntry* entry = findEntry(*model, key);
+    const ConfigEntry* entry = test::configEntry(*model, key);
     ASSERT_NE(entry, nullptr) << key;
     EXPECT_EQ(entry->value, value) << key;
     EXPECT_EQ(entry->source, ValueSource::Default) << key;
   }
   // Reported even though polyinfer leaves ORT's default in place.
-  const ConfigEntry* spinning = findEntry(*model, "intraOpAllowSpinning");
+  const ConfigEntry* spinning = test::configEntry(*model, "intraOpAllowSpinning");
   ASSERT_NE(spinning, nullptr);
   EXPECT_NE(spinning->detail.find("session.intra_op.allow_spinning"), std::string::npos);
-  const ConfigEntry* logLevel = findEntry(*model, "logLevel");
+  const ConfigEntry* logLevel = test::configEntry(*model, "logLevel");
   ASSERT_NE(logLevel, nullptr);
   if (!std::getenv("POLYINFER_ORT_LOG_LEVEL")) {
     EXPECT_EQ(logLevel->value, "ERROR");
@@ -412,23 +406,23 @@ TEST(OrtEngine, EnvironmentBeatsDefaultAndOptionBeatsEnvironment) {
   ScopedEnv interEnv("POLYINFER_INTER_OP_THREADS", "3");
   {
     auto model = loadGenerated("mlp");
-    const ConfigEntry* intra = findEntry(*model, "intraOpNumThreads");
+    const ConfigEntry* intra = test::configEntry(*model, "intraOpNumThreads");
     ASSERT_NE(intra, nullptr);
     EXPECT_EQ(intra->value, "1");
     EXPECT_EQ(intra->source, ValueSource::Environment);
     EXPECT_NE(intra->detail.find("POLYINFER_INTRA_OP_THREADS"), std::string::npos) << intra->detail;
-    const ConfigEntry* inter = findEntry(*model, "interOpNumThreads");
+    const ConfigEntry* inter = test::configEntry(*model, "interOpNumThreads");
     ASSERT_NE(inter, nullptr);
     EXPECT_EQ(inter->value, "3");
     EXPECT_EQ(inter->source, ValueSource::Environment);
   }
   {
     auto model = loadGenerated("mlp", {{"intraOpNumThreads", "2"}, {"interOpNumThreads", "1"}});
-    const ConfigEntry* intra = findEntry(*model, "intraOpNumThreads");
+    const ConfigEntry* intra = test::configEntry(*model, "intraOpNumThreads");
     ASSERT_NE(intra, nullptr);
     EXPECT_EQ(intra->value, "2");
     EXPECT_EQ(intra->source, ValueSource::Explicit);
-    const ConfigEntry* inter = findEntry(*model, "interOpNumThreads");
+    const ConfigEntry* inter = test::configEntry(*model, "interOpNumThreads");
     ASSERT_NE(inter, nullptr);
     EXPECT_EQ(inter->value, "1");
     EXPECT_EQ(inter->source, ValueSource::Explicit);
@@ -443,14 +437,14 @@ TEST(OrtEngine, CriteriaThreadsSetTheSessionsThreadCounts) {
        {std::tuple{"intraOpNumThreads", "1", "Criteria::intraOpThreads"},
         std::tuple{"interOpNumThreads", "2", "Criteria::interOpThreads"}}) {
     SCOPED_TRACE(key);
-    const ConfigEntry* entry = findEntry(*model, key);
+    const ConfigEntry* entry = test::configEntry(*model, key);
     ASSERT_NE(entry, nullptr);
     EXPECT_EQ(entry->value, value);
     EXPECT_EQ(entry->source, ValueSource::Explicit);
     EXPECT_NE(entry->detail.find(field), std::string::npos) << entry->detail;
   }
   // The field and the option: the same value is fine, different ones are refused.
-  EXPECT_EQ(findEntry(*loadOrt(mlp, {{"intraOpNumThreads", "1"}}, 1, "cpu", 1), "intraOpNumThreads")->value,
+  EXPECT_EQ(test::configEntry(*loadOrt(mlp, {{"intraOpNumThreads", "1"}}, 1, "cpu", 1), "intraOpNumThreads")->value,
             "1");
   expectError([&] { loadOrt(mlp, {{"intraOpNumThreads", "2"}}, 1, "cpu", 1); }, ErrorCode::InvalidArgument,
               {"Criteria::intraOpThreads", "intraOpNumThreads"});
@@ -796,7 +790,7 @@ TEST_F(OrtEngineTest, ProfilerWritesItsFileWhenTheModelIsReleased) {
   const std::string prefix = (dir_ / "ortprofile").string();
   {
     auto model = loadGenerated("mlp", {{"profilerOutput", prefix}});
-    const ConfigEntry* entry = findEntry(*model, "profilerOutput");
+    const ConfigEntry* entry = test::configEntry(*model, "profilerOutput");
     ASSERT_NE(entry, nullptr);
     EXPECT_EQ(entry->value, prefix);
     EXPECT_EQ(entry->source, ValueSource::Explicit);
@@ -857,7 +851,7 @@ TEST(OrtEngineThreadPool, SharedPoolStartsItsThreadsOnceForEveryModel) {
                 for (int i = 0; i < 3; ++i)
                   own.push_back(loadGenerated("mlp", {{"intraOpNumThreads", "4"}}));
                 const int afterOwn = threadCount();
-                const ConfigEntry* intra = findEntry(*shared[0], "intraOpNumThreads");
+                const ConfigEntry* intra = test::configEntry(*shared[0], "intraOpNumThreads");
                 const test::Reference ref = test::loadReference("mlp");
                 const Tensor a = shared[2]->newPredictor().predict(ref.inputs)[0].tensor;
                 const Tensor b = own[2]->newPredictor().predict(ref.inputs)[0].tensor;
@@ -919,7 +913,7 @@ TEST_F(OrtEngineTest, OptimizedModelCacheIsWrittenOnceAndReused) {
   const fs::path cache = dir_ / "ort-cache";
   const test::Reference ref = test::loadReference("mlp");
   auto first = loadGenerated("mlp", {{"optimizedModelCache", cache.string()}});
-  const ConfigEntry* miss = findEntry(*first, "optimizedModelCache");
+  const ConfigEntry* miss = test::configEntry(*first, "optimizedModelCache");
   ASSERT_NE(miss, nullptr);
   EXPECT_NE(miss->detail.find("miss"), std::string::npos) << miss->detail;
   std::vector<fs::path> files;
@@ -929,16 +923,16 @@ TEST_F(OrtEngineTest, OptimizedModelCacheIsWrittenOnceAndReused) {
   EXPECT_EQ(files[0].filename().string().rfind("model.", 0), 0u);
 
   auto second = loadGenerated("mlp", {{"optimizedModelCache", cache.string()}});
-  const ConfigEntry* hit = findEntry(*second, "optimizedModelCache");
+  const ConfigEntry* hit = test::configEntry(*second, "optimizedModelCache");
   ASSERT_NE(hit, nullptr);
   EXPECT_NE(hit->detail.find("hit"), std::string::npos) << hit->detail;
   test::expectAllClose(second->newPredictor().predict(ref.inputs)[0].tensor, ref.outputs[0].tensor,
                        1e-5, 1e-4, "mlp from the cache");
   // Another optimisation level is another cache entry.
   auto basic = loadGenerated("mlp", {{"optimizedModelCache", cache.string()}, {"optLevel", "BASIC_OPT"}});
-  EXPECT_NE(findEntry(*basic, "optimizedModelCache")->detail.find("miss"), std::string::npos);
+  EXPECT_NE(test::configEntry(*basic, "optimizedModelCache")->detail.find("miss"), std::string::npos);
   EXPECT_EQ(std::distance(fs::directory_iterator(cache), fs::directory_iterator()), 2);
-  EXPECT_EQ(findEntry(*loadGenerated("mlp"), "optimizedModelCache")->value, "off");
+  EXPECT_EQ(test::configEntry(*loadGenerated("mlp"), "optimizedModelCache")->value, "off");
 }
 
 }  // namespace

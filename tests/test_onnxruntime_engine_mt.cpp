@@ -36,36 +36,17 @@ Tensor input(int64_t batch, int seed) {
   return t;
 }
 
-bool sameBytes(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() && a.byteSize() == b.byteSize() &&
-         std::memcmp(a.rawData(), b.rawData(), a.byteSize()) == 0;
-}
-
 // The first loads of the process race: the engine, its Env and the sessions
 // are created concurrently, and every thread gets a working model.
 TEST(OrtEngineMt, ConcurrentFirstLoads) {
   const test::Reference ref = test::loadReference("mlp");
-  std::barrier start(kThreads);
-  std::vector<Tensor> results(kThreads);
-  std::vector<std::string> errors(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      try {
-        auto model = load("mlp", kThreads);
-        Predictor predictor = model->newPredictor();
-        results[t] = predictor.predict(ref.inputs)[0].tensor;
-      } catch (const std::exception& e) {
-        errors[t] = e.what();
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  const std::vector<test::ThreadResult> results = test::startTogether(kThreads, [&] {
+    return load("mlp", kThreads)->newPredictor().predict(ref.inputs)[0].tensor;
+  });
   for (int t = 0; t < kThreads; ++t) {
     SCOPED_TRACE("thread " + std::to_string(t));
-    ASSERT_EQ(errors[t], "");
-    test::expectAllClose(results[t], ref.outputs[0].tensor, 1e-5, 1e-4, "mlp y");
+    ASSERT_EQ(results[t].error, "");
+    test::expectAllClose(results[t].tensor, ref.outputs[0].tensor, 1e-5, 1e-4, "mlp y");
   }
 }
 
@@ -95,7 +76,7 @@ TEST(OrtEngineMt, SharedSessionPredictorPerThread) {
           // Same buffer twice in a row, then another one.
           const int k = (t + iter / 2) % kInputs;
           const Tensor out = predictor.predict({inputs[k]})[0].tensor;
-          if (!sameBytes(out, expected[k])) mismatches.fetch_add(1);
+          if (!test::sameBytes(out, expected[k])) mismatches.fetch_add(1);
         }
       } catch (const std::exception& e) {
         errors[t] = e.what();

@@ -37,12 +37,6 @@ fs::path onnxFor(const std::string& name) {
                                                                               : "model.onnx");
 }
 
-const ConfigEntry* findEntry(const Model& model, const std::string& key) {
-  for (const ConfigEntry& entry : model.config())
-    if (entry.key == key) return &entry;
-  return nullptr;
-}
-
 /// A fresh directory under the system temp dir, removed at scope end.
 struct TempDir {
   fs::path path = fs::temp_directory_path() /
@@ -117,35 +111,35 @@ TEST(OpenCvEngine, ReportsItsConfiguration) {
   auto model = loadCv(onnxFor("mlp"));
   for (const char* key :
        {"num_threads", "interOpThreads", "backend", "target", "precision", "format", "logLevel"})
-    EXPECT_NE(findEntry(*model, key), nullptr) << key;
-  EXPECT_EQ(findEntry(*model, "backend")->value, "opencv");
-  EXPECT_EQ(findEntry(*model, "target")->value, "cpu");
-  EXPECT_EQ(findEntry(*model, "precision")->value, "fp32");
-  EXPECT_EQ(findEntry(*model, "format")->value, "onnx");
-  EXPECT_NE(findEntry(*model, "num_threads")->detail.find("process-wide"), std::string::npos);
+    EXPECT_NE(test::configEntry(*model, key), nullptr) << key;
+  EXPECT_EQ(test::configEntry(*model, "backend")->value, "opencv");
+  EXPECT_EQ(test::configEntry(*model, "target")->value, "cpu");
+  EXPECT_EQ(test::configEntry(*model, "precision")->value, "fp32");
+  EXPECT_EQ(test::configEntry(*model, "format")->value, "onnx");
+  EXPECT_NE(test::configEntry(*model, "num_threads")->detail.find("process-wide"), std::string::npos);
 }
 
 // Criteria's thread fields: intra-op sets cv::setNumThreads (process-wide, so
 // the value this process already uses); OpenCV has no inter-op pool, and a
 // request for one is reported as 1, not refused.
 TEST(OpenCvEngine, CriteriaThreadsSetNumThreadsAndInterOpIsOne) {
-  const std::string inEffect = findEntry(*loadCv(onnxFor("mlp")), "num_threads")->value;
+  const std::string inEffect = test::configEntry(*loadCv(onnxFor("mlp")), "num_threads")->value;
   auto model = Model::load(Criteria{.modelPath = onnxFor("mlp"),
                                     .engine = kEngine,
                                     .intraOpThreads = std::stoi(inEffect),
                                     .interOpThreads = 2});
-  const ConfigEntry* threads = findEntry(*model, "num_threads");
+  const ConfigEntry* threads = test::configEntry(*model, "num_threads");
   ASSERT_NE(threads, nullptr);
   EXPECT_EQ(threads->value, inEffect);
   EXPECT_EQ(threads->source, ValueSource::Explicit);
   EXPECT_NE(threads->detail.find("Criteria::intraOpThreads"), std::string::npos) << threads->detail;
-  const ConfigEntry* inter = findEntry(*model, "interOpThreads");
+  const ConfigEntry* inter = test::configEntry(*model, "interOpThreads");
   ASSERT_NE(inter, nullptr);
   EXPECT_EQ(inter->value, "1");
   EXPECT_EQ(inter->source, ValueSource::Engine);
   EXPECT_NE(inter->detail.find("Criteria::interOpThreads"), std::string::npos) << inter->detail;
   // Without the request: 1 by default.
-  EXPECT_EQ(findEntry(*loadCv(onnxFor("mlp")), "interOpThreads")->source, ValueSource::Default);
+  EXPECT_EQ(test::configEntry(*loadCv(onnxFor("mlp")), "interOpThreads")->source, ValueSource::Default);
   const test::Reference ref = test::loadReference("mlp");
   test::expectAllClose(model->newPredictor().predict(ref.inputs)[0].tensor, ref.outputs[0].tensor, 1e-4,
                        1e-3, "mlp");
@@ -311,7 +305,7 @@ TEST(OpenCvEngine, NonCpuBackendsTargetsAndDevicesAreUnsupported) {
   for (const char* precision : {"bf16", "fp16"})
     test::expectError([&] { loadCv(mlp, {{"precision", precision}}); }, ErrorCode::Unsupported,
                       {std::string("precision=") + precision, "supported: fp32", "fp32 only"});
-  EXPECT_EQ(findEntry(*loadCv(mlp, {{"precision", "fp32"}}), "precision")->source, ValueSource::Explicit);
+  EXPECT_EQ(test::configEntry(*loadCv(mlp, {{"precision", "fp32"}}), "precision")->source, ValueSource::Explicit);
   test::expectError([&] { loadCv(mlp, {{"num_threads", "0"}}); }, ErrorCode::InvalidArgument,
                     {"num_threads"});
 }
@@ -354,8 +348,8 @@ TEST(OpenCvEngine, RunsADarknetModelWithItsCfgNextToIt) {
   // The format chooses the engine: no engine named.
   auto model = Model::load(Criteria{.modelPath = dir.path / "tiny.weights"});
   EXPECT_EQ(model->engineName(), "opencv");
-  EXPECT_EQ(findEntry(*model, "format")->value, "darknet");
-  EXPECT_EQ(findEntry(*model, "configFile")->value, (dir.path / "tiny.cfg").string());
+  EXPECT_EQ(test::configEntry(*model, "format")->value, "darknet");
+  EXPECT_EQ(test::configEntry(*model, "configFile")->value, (dir.path / "tiny.cfg").string());
   ASSERT_EQ(model->inputs().size(), 1u);
   ASSERT_EQ(model->outputs().size(), 1u);
   const std::vector<float> x{1, 2, 3, 4, -1, 0, 1, 2};
@@ -374,7 +368,7 @@ TEST(OpenCvEngine, ADarknetModelTakesAnExplicitConfigFileAndNeedsOne) {
   test::expectError([&] { loadCv(dir.path / "weights.weights"); }, ErrorCode::NotFound,
                     {"needs its .cfg file", "weights.cfg", "configFile"});
   auto model = loadCv(dir.path / "weights.weights", {{"configFile", (dir.path / "elsewhere.cfg").string()}});
-  EXPECT_EQ(findEntry(*model, "configFile")->source, ValueSource::Explicit);
+  EXPECT_EQ(test::configEntry(*model, "configFile")->source, ValueSource::Explicit);
   test::expectError([&] { loadCv(dir.path / "elsewhere.cfg"); }, ErrorCode::InvalidArgument,
                     {"text part of a model", "configFile"});
 }

@@ -29,14 +29,8 @@ struct TempDir {
   }
 };
 
-const ConfigEntry* findEntry(const Model& model, const std::string& key) {
-  for (const ConfigEntry& entry : model.config())
-    if (entry.key == key) return &entry;
-  return nullptr;
-}
-
 std::string configValue(const Model& model, const std::string& key) {
-  const ConfigEntry* entry = findEntry(model, key);
+  const ConfigEntry* entry = test::configEntry(model, key);
   return entry ? entry->value : "<no " + key + ">";
 }
 
@@ -194,8 +188,8 @@ TEST(RegistryTest, AFakePluginClaimsADirectoryFormat) {
   EXPECT_EQ(model->location().path, dir.path);
   EXPECT_TRUE(model->location().isDirectory());
   EXPECT_EQ(configValue(*model, "format"), "FakeDir");
-  EXPECT_NE(findEntry(*model, "engine")->detail.find("marker file"), std::string::npos)
-      << findEntry(*model, "engine")->detail;
+  EXPECT_NE(test::configEntry(*model, "engine")->detail.find("marker file"), std::string::npos)
+      << test::configEntry(*model, "engine")->detail;
   Predictor predictor = model->newPredictor();
   EXPECT_FLOAT_EQ(runY(predictor, 2.0f), 6.0f);
   // The marker file itself names its directory.
@@ -241,8 +235,8 @@ TEST(RegistryTest, TwoPluginsClaimingOneExtension) {
   EXPECT_EQ(resolved.engine, "fakefmt");
   EXPECT_EQ(resolved.alsoClaimedBy, std::vector<std::string>{"fakedup (DupPriority)"});
   auto model = loadFake(dir.path / "m.prio");
-  EXPECT_NE(findEntry(*model, "engine")->detail.find("fakedup (DupPriority)"), std::string::npos)
-      << findEntry(*model, "engine")->detail;
+  EXPECT_NE(test::configEntry(*model, "engine")->detail.find("fakedup (DupPriority)"), std::string::npos)
+      << test::configEntry(*model, "engine")->detail;
   // A directory holding two models is refused, listing them.
   test::expectError([&] { loadFake(dir.path); }, ErrorCode::InvalidArgument,
                     {"several model files", "m.dup", "m.prio"});
@@ -295,12 +289,12 @@ TEST(RegistryTest, CriteriaThreadsReachThePlugin) {
   criteria.intraOpThreads = 3;
   criteria.interOpThreads = 2;
   auto model = Model::load(criteria, fakeRegistry());
-  const ConfigEntry* intra = findEntry(*model, "num_threads");
+  const ConfigEntry* intra = test::configEntry(*model, "num_threads");
   ASSERT_NE(intra, nullptr);
   EXPECT_EQ(intra->value, "3");
   EXPECT_EQ(intra->source, ValueSource::Explicit);
   EXPECT_NE(intra->detail.find("Criteria::intraOpThreads"), std::string::npos) << intra->detail;
-  const ConfigEntry* inter = findEntry(*model, "interOpThreads");
+  const ConfigEntry* inter = test::configEntry(*model, "interOpThreads");
   ASSERT_NE(inter, nullptr);
   EXPECT_EQ(inter->value, "1");
   EXPECT_EQ(inter->source, ValueSource::Engine);

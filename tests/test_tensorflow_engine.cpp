@@ -48,18 +48,6 @@ std::shared_ptr<Model> loadTf(const fs::path& path, Options options = {}, int wo
                               .interOpThreads = interOpThreads});
 }
 
-const ConfigEntry* findEntry(const Model& model, const std::string& key) {
-  for (const ConfigEntry& entry : model.config())
-    if (entry.key == key) return &entry;
-  return nullptr;
-}
-
-std::vector<std::string> names(const std::vector<TensorInfo>& infos) {
-  std::vector<std::string> result;
-  for (const TensorInfo& info : infos) result.push_back(info.name);
-  return result;
-}
-
 void expectMatchesReference(const std::string& model, const Tensors& outputs, double atol,
                             double rtol) {
   const test::Reference ref = test::loadReference(model);
@@ -142,8 +130,8 @@ TEST(TfEngine, ASavedModelDirectoryOrItsMarkerFileResolvesToTensorflow) {
 
 TEST(TfEngine, InputsAndOutputsCarryTheSignaturesKeyNamesDtypesAndUnknownDims) {
   auto model = loadTf(savedModel("tf_multi_io"));
-  EXPECT_EQ(names(model->inputs()), (std::vector<std::string>{"idx", "mask", "text", "x"}));
-  EXPECT_EQ(names(model->outputs()),
+  EXPECT_EQ(test::names(model->inputs()), (std::vector<std::string>{"idx", "mask", "text", "x"}));
+  EXPECT_EQ(test::names(model->outputs()),
             (std::vector<std::string>{"any", "count", "mean", "scores", "upper"}));
   const std::vector<TensorInfo>& in = model->inputs();
   EXPECT_EQ(in[0].dtype, DataType::Int64);
@@ -246,13 +234,13 @@ TEST(TfEngine, TensorflowsThreadVariablesAreHonouredBelowExplicitOptions) {
   auto explicitOne = loadTf(savedModel("tf_tiny"), {{"interOpNumThreads", "1"}});
   if (old != nullptr) ::setenv("TF_NUM_INTEROP_THREADS", old, 1);
   else ::unsetenv("TF_NUM_INTEROP_THREADS");
-  const ConfigEntry* env = findEntry(*fromEnv, "interOpNumThreads");
+  const ConfigEntry* env = test::configEntry(*fromEnv, "interOpNumThreads");
   ASSERT_NE(env, nullptr);
   EXPECT_EQ(env->value, "2");
   EXPECT_EQ(env->source, ValueSource::Environment);
   EXPECT_NE(env->detail.find("TF_NUM_INTEROP_THREADS"), std::string::npos) << env->detail;
-  EXPECT_EQ(findEntry(*explicitOne, "interOpNumThreads")->value, "1");
-  EXPECT_EQ(findEntry(*explicitOne, "interOpNumThreads")->source, ValueSource::Explicit);
+  EXPECT_EQ(test::configEntry(*explicitOne, "interOpNumThreads")->value, "1");
+  EXPECT_EQ(test::configEntry(*explicitOne, "interOpNumThreads")->source, ValueSource::Explicit);
 }
 
 TEST(TfEngine, OutputsOutliveThePredictorAndTheModel) {
@@ -267,8 +255,8 @@ TEST(TfEngine, OutputsOutliveThePredictorAndTheModel) {
 
 TEST(TfEngine, AnotherSignatureIsChosenByItsKey) {
   auto model = loadTf(savedModel("tf_multi_io"), {{"SignatureDefKey", "extra"}});
-  EXPECT_EQ(names(model->inputs()), (std::vector<std::string>{"x"}));
-  EXPECT_EQ(names(model->outputs()), (std::vector<std::string>{"y"}));
+  EXPECT_EQ(test::names(model->inputs()), (std::vector<std::string>{"x"}));
+  EXPECT_EQ(test::names(model->outputs()), (std::vector<std::string>{"y"}));
   Predictor predictor = model->newPredictor();
   const Tensors out = predictor.predict({Tensor::fromVector<float>({1, 4}, {0, 1, -1, 2})});
   const std::vector<float> y = out[0].tensor.toVector<float>();
@@ -281,14 +269,14 @@ TEST(TfEngine, ConfigReportsThreadsOneDnnPrecisionTagsAndSignature) {
   auto model = loadTf(savedModel("tf_tiny"));
   for (const char* key : {"intraOpNumThreads", "interOpNumThreads", "oneDNN", "precision", "Tags",
                           "SignatureDefKey", "library", "logLevel"})
-    EXPECT_NE(findEntry(*model, key), nullptr) << key;
-  EXPECT_EQ(findEntry(*model, "Tags")->value, "serve");
-  EXPECT_EQ(findEntry(*model, "SignatureDefKey")->value, "serving_default");
-  EXPECT_EQ(findEntry(*model, "interOpNumThreads")->value, "1");
+    EXPECT_NE(test::configEntry(*model, key), nullptr) << key;
+  EXPECT_EQ(test::configEntry(*model, "Tags")->value, "serve");
+  EXPECT_EQ(test::configEntry(*model, "SignatureDefKey")->value, "serving_default");
+  EXPECT_EQ(test::configEntry(*model, "interOpNumThreads")->value, "1");
   const char* onednn = std::getenv("TF_ENABLE_ONEDNN_OPTS");
   if (onednn == nullptr) {
-    EXPECT_EQ(findEntry(*model, "oneDNN")->value, "on");
-    EXPECT_EQ(findEntry(*model, "oneDNN")->source, ValueSource::Default);
+    EXPECT_EQ(test::configEntry(*model, "oneDNN")->value, "on");
+    EXPECT_EQ(test::configEntry(*model, "oneDNN")->source, ValueSource::Default);
   }
 }
 
@@ -322,7 +310,7 @@ TEST(TfEngine, InvalidThreadValuesAreInvalidArgumentNamingTheKey) {
 
 TEST(TfEngine, InterOpThreadsAboveOneGetAPoolOfTheModelsOwn) {
   auto model = loadTf(savedModel("tf_tiny"), {{"interOpNumThreads", "2"}});
-  const ConfigEntry* entry = findEntry(*model, "interOpNumThreads");
+  const ConfigEntry* entry = test::configEntry(*model, "interOpNumThreads");
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(entry->value, "2");
   EXPECT_EQ(entry->source, ValueSource::Explicit);
@@ -341,7 +329,7 @@ TEST(TfEngine, Bf16RunsTheCnnCloseToFp32) {
   const char* onednn = std::getenv("TF_ENABLE_ONEDNN_OPTS");
   if (onednn != nullptr && std::string(onednn) == "0") GTEST_SKIP() << "oneDNN is off";
   auto model = loadTf(savedModel("tf_cnn"), {{"precision", "bf16"}});
-  EXPECT_EQ(findEntry(*model, "precision")->value, "bf16");
+  EXPECT_EQ(test::configEntry(*model, "precision")->value, "bf16");
   const test::Reference ref = test::loadReference("tf_cnn");
   Predictor predictor = model->newPredictor();
   const Tensors out = predictor.predict(ref.inputs);

@@ -4,10 +4,7 @@
 // instrumented; what TSan checks is the plugin's and the core's side.
 #include <gtest/gtest.h>
 
-#include <barrier>
-#include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -28,27 +25,13 @@ std::shared_ptr<Model> load(const std::string& name, int workers) {
 
 TEST(TfEngineMt, ConcurrentFirstLoads) {
   const test::Reference ref = test::loadReference("tf_tiny");
-  std::barrier start(kThreads);
-  std::vector<Tensor> results(kThreads);
-  std::vector<std::string> errors(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      try {
-        auto model = load("tf_tiny", kThreads);
-        Predictor predictor = model->newPredictor();
-        results[t] = predictor.predict(ref.inputs)[0].tensor;
-      } catch (const std::exception& e) {
-        errors[t] = e.what();
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  const std::vector<test::ThreadResult> results = test::startTogether(kThreads, [&] {
+    return load("tf_tiny", kThreads)->newPredictor().predict(ref.inputs)[0].tensor;
+  });
   for (int t = 0; t < kThreads; ++t) {
     SCOPED_TRACE("thread " + std::to_string(t));
-    ASSERT_EQ(errors[t], "");
-    EXPECT_TRUE(test::sameBytes(results[t], ref.outputs[0].tensor));
+    ASSERT_EQ(results[t].error, "");
+    EXPECT_TRUE(test::sameBytes(results[t].tensor, ref.outputs[0].tensor));
   }
 }
 

@@ -86,6 +86,7 @@ import onnx
 import onnx.numpy_helper
 
 import model_dirs
+from tensor_files import ONNX_DTYPES, check_spread, dtype_name, read_pb, same_exact, write_test_data
 
 # Bump when anything about the generated files changes, so old stamps stop matching.
 GEN_VERSION = "polyinfer-gen_mx_models-2"
@@ -109,9 +110,6 @@ ONNX_TWINS = {"mx_resnet18", "mx_mlp"}
 TWINS = ["mlp", "resnet18", "dynamic_batch"]
 TWIN_STAMP = ".stamp-mxnet"
 
-# ONNX TensorProto.DataType numbers, keyed by numpy dtype name.
-ONNX_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "int32": 6,
-               "int64": 7, "bool": 9, "float16": 10, "float64": 11, "uint32": 12, "uint64": 13}
 # MXNet's type flags (mshadow's), as the symbol JSON's "__dtype__" attribute writes them.
 MX_TYPE_FLAGS = {"float32": 0, "float64": 1, "float16": 2, "uint8": 3, "int32": 4, "int8": 5,
                  "int64": 6, "bool": 7}
@@ -154,47 +152,7 @@ def import_mx():
 
 # ---------------------------------------------------------------------------- tensors
 
-def dtype_name(dt):
-    """numpy dtype name of a numpy dtype or type (MXNet reports dtypes as numpy types)."""
-    return np.dtype(dt).name
 
-
-def to_proto(name, a):
-    """onnx.TensorProto for array `a`, written by hand so the encoding is exactly as documented."""
-    t = onnx.TensorProto()
-    t.name = name
-    t.dims.extend(int(d) for d in a.shape)
-    dn = dtype_name(a.dtype)
-    check(dn in ONNX_DTYPES, f"{name}: no ONNX type for {a.dtype}")
-    t.data_type = ONNX_DTYPES[dn]
-    if dn == "bool":
-        t.raw_data = np.asarray(a).astype(np.uint8).tobytes(order="C")
-    else:
-        t.raw_data = np.asarray(a).astype(a.dtype.newbyteorder("<")).tobytes(order="C")
-    return t
-
-
-def same_exact(ref, got, what):
-    """Same dtype, shape and bits."""
-    check(dtype_name(ref.dtype) == dtype_name(got.dtype) and ref.shape == got.shape,
-          f"{what}: got {got.dtype}{list(got.shape)}, expected {ref.dtype}{list(ref.shape)}")
-    check(np.ascontiguousarray(ref).tobytes() == np.ascontiguousarray(got).tobytes(),
-          f"{what}: values differ")
-
-
-def write_test_data(tdir, inputs, outputs):
-    """input_K.pb / output_K.pb in the given order; every file read back and checked."""
-    os.makedirs(tdir)
-    for prefix, tensors in (("input", inputs), ("output", outputs)):
-        for k, (n, a) in enumerate(tensors.items()):
-            path = os.path.join(tdir, f"{prefix}_{k}.pb")
-            with open(path, "wb") as f:
-                f.write(to_proto(n, a).SerializeToString())
-            back = onnx.TensorProto()
-            with open(path, "rb") as f:
-                back.ParseFromString(f.read())
-            check(back.name == n, f"{path}: name {back.name!r}, expected {n!r}")
-            same_exact(a, onnx.numpy_helper.to_array(back), f"{path} read back")
 
 
 def desc(name, a):
@@ -366,17 +324,6 @@ def run_exported(tmp, inputs):
         check(a.shape == tuple(s) and dtype_name(a.dtype) == dtype_name(t),
               f"output {n}: computed {a.dtype}{list(a.shape)}, inferred {dtype_name(t)}{list(s)}")
     return sym, arg, aux, outputs
-
-
-def check_spread(name, a):
-    if dtype_name(a.dtype) not in ("float16", "float32", "float64"):
-        return
-    a = a.astype(np.float64)
-    check(np.isfinite(a).all(), f"output {name} has NaN/Inf")
-    if a.size > 1:
-        std = float(a.std())
-        check(1e-2 <= std <= 1e4, f"output {name} std {std:.3g} outside [1e-2, 1e4]; "
-                                  "reference data would be meaningless")
 
 
 def check_dtype_attrs(tmp, inputs):
@@ -564,13 +511,6 @@ def generate(name, tmp):
 
 def twin_stamp(torch_stamp):
     return f"{stamp_text()}of: {torch_stamp}"
-
-
-def read_pb(path):
-    t = onnx.TensorProto()
-    with open(path, "rb") as f:
-        t.ParseFromString(f.read())
-    return t.name, onnx.numpy_helper.to_array(t)
 
 
 def make_twin(out, name):

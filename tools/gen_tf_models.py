@@ -48,6 +48,8 @@ import onnx.numpy_helper
 import ml_dtypes
 
 import model_dirs
+import tensor_files
+from tensor_files import check_spread, same_exact, write_test_data
 
 # Bump when anything about the generated files changes, so old stamps stop matching.
 GEN_VERSION = "polyinfer-gen_tf_models-2"
@@ -60,10 +62,6 @@ MODELS = ["tf_cnn", "tf_multi_io", "tf_dtypes", "tf_tiny"]
 # A fixed seed per model, so adding or reordering models never changes another's data.
 SEEDS = {"tf_cnn": 0, "tf_multi_io": 202, "tf_dtypes": 303, "tf_tiny": 404}
 
-# ONNX TensorProto.DataType numbers, keyed by numpy-style dtype name.
-ONNX_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "int32": 6,
-               "int64": 7, "string": 8, "bool": 9, "float16": 10, "float64": 11,
-               "uint32": 12, "uint64": 13, "bfloat16": 16}
 BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 
 tf = None  # imported lazily: an up-to-date run never pays for it
@@ -124,65 +122,7 @@ def dtype_name(dt):
     """numpy-style name of a numpy or TensorFlow dtype: float32, bfloat16, string, ..."""
     if tf is not None and isinstance(dt, tf.dtypes.DType):
         return dt.name  # TF's names are numpy's, plus "string" and "bfloat16"
-    dt = np.dtype(dt)
-    if dt.kind in "OSU":
-        return "string"
-    return dt.name
-
-
-def to_proto(name, a):
-    """onnx.TensorProto for array `a`, written by hand so the encoding is exactly as documented."""
-    t = onnx.TensorProto()
-    t.name = name
-    t.dims.extend(int(d) for d in a.shape)
-    dn = dtype_name(a.dtype)
-    check(dn in ONNX_DTYPES, f"{name}: no ONNX type for {a.dtype}")
-    t.data_type = ONNX_DTYPES[dn]
-    if dn == "string":
-        flat = a.reshape(-1)
-        t.string_data.extend(s if isinstance(s, bytes) else str(s).encode("utf-8") for s in flat)
-    elif dn == "bfloat16":
-        t.raw_data = np.asarray(a).view(np.uint16).astype("<u2").tobytes(order="C")
-    elif dn == "bool":
-        t.raw_data = np.asarray(a).astype(np.uint8).tobytes(order="C")
-    else:
-        t.raw_data = np.asarray(a).astype(a.dtype.newbyteorder("<")).tobytes(order="C")
-    return t
-
-
-def same_exact(ref, got, what):
-    """Same dtype, shape and bits (strings: same bytes)."""
-    check(dtype_name(ref.dtype) == dtype_name(got.dtype) and ref.shape == got.shape,
-          f"{what}: got {got.dtype}{list(got.shape)}, expected {ref.dtype}{list(ref.shape)}")
-    if dtype_name(ref.dtype) == "string":
-        check(list(ref.reshape(-1)) == list(got.reshape(-1)), f"{what}: strings differ")
-    else:
-        check(np.ascontiguousarray(ref).tobytes() == np.ascontiguousarray(got).tobytes(),
-              f"{what}: values differ")
-
-
-def write_test_data(tdir, inputs, outputs):
-    """input_K.pb / output_K.pb in the given (sorted) order; every file read back and checked."""
-    os.makedirs(tdir)
-    for prefix, tensors in (("input", inputs), ("output", outputs)):
-        for k, (n, a) in enumerate(tensors.items()):
-            path = os.path.join(tdir, f"{prefix}_{k}.pb")
-            with open(path, "wb") as f:
-                f.write(to_proto(n, a).SerializeToString())
-            back = onnx.TensorProto()
-            with open(path, "rb") as f:
-                back.ParseFromString(f.read())
-            check(back.name == n, f"{path}: name {back.name!r}, expected {n!r}")
-            if dtype_name(a.dtype) == "string":
-                # Not numpy_helper.to_array: it decodes to str, and bytes are the point.
-                check(back.data_type == 8 and list(back.dims) == list(a.shape),
-                      f"{path}: data_type {back.data_type} dims {list(back.dims)}")
-                got = np.array(list(back.string_data), dtype=object).reshape(a.shape)
-            else:
-                got = onnx.numpy_helper.to_array(back)
-            if dtype_name(a.dtype) == "bfloat16":
-                check(back.data_type == 16, f"{path}: data_type {back.data_type}, expected 16")
-            same_exact(a, got, f"{path} read back")
+    return tensor_files.dtype_name(dt)
 
 
 def spec_desc(name, spec):
@@ -360,17 +300,6 @@ def check_signature(what, sig, expect):
             d = spec_desc(k, got[k])
             check((d["dtype"], d["shape"]) == (dt, shape),
                   f"{what}: {kind[:-1]} {k} is {d['dtype']}{d['shape']}, expected {dt}{shape}")
-
-
-def check_spread(name, a):
-    if dtype_name(a.dtype) not in ("float16", "bfloat16", "float32", "float64"):
-        return
-    a = a.astype(np.float64)
-    check(np.isfinite(a).all(), f"output {name} has NaN/Inf")
-    if a.size > 1:
-        std = float(a.std())
-        check(1e-2 <= std <= 1e4, f"output {name} std {std:.3g} outside [1e-2, 1e4]; "
-                                  "reference data would be meaningless")
 
 
 def convert_onnx(module, path):

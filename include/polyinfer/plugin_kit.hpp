@@ -9,6 +9,8 @@
 //     ThreadBudget;
 //   - ProcessWideSetting: a setting that belongs to the process, applied once,
 //     later conflicting requests reported with the value in effect;
+//   - OnceResult: an engine library opened once per process, its failure kept;
+//   - StderrFilter: an engine's start-up chatter kept off stderr;
 //   - Device: "cpu" / "gpuN" parsed and checked against what a build has;
 //   - DTypeTable: DataType <-> the engine's element type, one error wording;
 //   - rethrowAsError: engine exceptions -> polyinfer::Error, one wording;
@@ -276,6 +278,35 @@ using ExceptionTranslator = std::optional<TranslatedError> (*)(ErrorCode code);
 /// Identity) may return the caller's own buffer: such an output must be
 /// copied, or it changes and dangles with the caller's input.
 bool overlapsInput(const void* data, std::size_t bytes, const Tensors& inputs);
+
+// ------------------------------------------------------------------ once per process
+
+/// What `open` returns, made once per process on first use (thread-safe):
+/// an engine library opened with dlopen and its function table. An Error
+/// `open` throws is kept and thrown again on every later call, so a library
+/// that cannot be loaded is not tried again on every model.
+///   const Api& api() { static plugin::OnceResult<Api> api; return api.get(openApi); }
+template <typename T>
+class OnceResult {
+ public:
+  template <typename Open>
+  const T& get(Open&& open) {
+    std::call_once(once_, [&] {
+      try {
+        value_.emplace(open());
+      } catch (const Error& e) {
+        failure_.emplace(e);
+      }
+    });
+    if (failure_) throw *failure_;
+    return *value_;
+  }
+
+ private:
+  std::once_flag once_;
+  std::optional<T> value_;
+  std::optional<Error> failure_;
+};
 
 // ------------------------------------------------------------------ engine start-up output
 

@@ -199,6 +199,36 @@ std::string expectError(const std::function<void()>& fn, ErrorCode code,
   return {};
 }
 
+const ConfigEntry* configEntry(const Model& model, const std::string& key) {
+  for (const ConfigEntry& entry : model.config())
+    if (entry.key == key) return &entry;
+  return nullptr;
+}
+
+std::vector<std::string> names(const std::vector<TensorInfo>& infos) {
+  std::vector<std::string> result;
+  for (const TensorInfo& info : infos) result.push_back(info.name);
+  return result;
+}
+
+std::vector<ThreadResult> startTogether(int threads, const std::function<Tensor()>& body) {
+  std::barrier start(threads);
+  std::vector<ThreadResult> results(static_cast<std::size_t>(threads));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      start.arrive_and_wait();
+      try {
+        results[static_cast<std::size_t>(t)].tensor = body();
+      } catch (const std::exception& e) {
+        results[static_cast<std::size_t>(t)].error = e.what();
+      }
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  return results;
+}
+
 bool sameBytes(const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
   if (a.dtype() == DataType::String) return a.strings() == b.strings();

@@ -75,6 +75,23 @@ void expectAllClose(const Tensor& actual, const Tensor& expected, double atol, d
 /// EXPECTs byte-identical tensors (dtype, shape, storage).
 void expectIdentical(const Tensor& actual, const Tensor& expected, const std::string& what);
 
+/// The entry `key` of model.config(), or nullptr.
+const ConfigEntry* configEntry(const Model& model, const std::string& key);
+
+/// The names of `infos`, in order.
+std::vector<std::string> names(const std::vector<TensorInfo>& infos);
+
+/// What one thread of startTogether() produced: its tensor, or the message
+/// of what it threw.
+struct ThreadResult {
+  Tensor tensor;
+  std::string error;
+};
+
+/// `threads` threads start at once (a barrier) and each runs `body`, e.g. a
+/// first load racing the others and one call; one result per thread.
+std::vector<ThreadResult> startTogether(int threads, const std::function<Tensor()>& body);
+
 /// Same dtype, shape and bytes (string tensors: the same elements).
 bool sameBytes(const Tensor& a, const Tensor& b);
 

@@ -8,6 +8,7 @@
 
 #include "polyinfer/error.hpp"
 #include "polyinfer/options.hpp"
+#include "polyinfer/plugin_kit.hpp"
 
 #ifndef POLYINFER_MXNET_LIBRARY
 #error "POLYINFER_MXNET_LIBRARY (libmxnet.so's path) must be defined"
@@ -61,18 +62,8 @@ std::string Api::versionText() const {
 }
 
 const Api& api() {
-  static std::once_flag once;
-  static std::optional<Api> opened;
-  static std::optional<Error> failure;
-  std::call_once(once, [] {
-    try {
-      opened = openApi();
-    } catch (const Error& e) {
-      failure = e;
-    }
-  });
-  if (failure) throw *failure;
-  return *opened;
+  static plugin::OnceResult<Api> opened;
+  return opened.get(openApi);
 }
 
 std::string lastError() {

@@ -136,18 +136,8 @@ Api openApi() {
 }  // namespace
 
 const Api& api() {
-  static std::once_flag once;
-  static std::optional<Api> opened;
-  static std::optional<Error> failure;
-  std::call_once(once, [] {
-    try {
-      opened = openApi();
-    } catch (const Error& e) {
-      failure = e;
-    }
-  });
-  if (failure) throw *failure;
-  return *opened;
+  static plugin::OnceResult<Api> opened;
+  return opened.get(openApi);
 }
 
 }  // namespace polyinfer::tf
