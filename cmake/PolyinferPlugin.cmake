@@ -34,3 +34,42 @@ function(polyinfer_add_engine_plugin name)
     install(FILES ${manifest} DESTINATION ${POLYINFER_PLUGIN_INSTALL_DIR})
   endif()
 endfunction()
+
+# polyinfer_find_wheel_library(<out_prefix> LABEL name ROOT dir WHEEL_GLOB glob
+#                              HEADER include/relative/header.h LIBRARIES rel/lib.so...)
+#
+# Finds an engine library that a user installed (ROOT, from -D<NAME>_ROOT=) or
+# that scripts/setup.sh installed from the engine's wheel (WHEEL_GLOB, a glob
+# under the source tree's .deps/venv/<name>, used when ROOT is empty): the
+# first root holding HEADER (under include/) and one of LIBRARIES. Sets
+# <out_prefix>_INCLUDE (the root's include directory) and <out_prefix>_LIBRARY
+# in the caller's scope, or, when none is found, prints one STATUS line saying
+# that the engine is skipped and why, and leaves both empty.
+function(polyinfer_find_wheel_library out)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "LABEL;ROOT;WHEEL_GLOB;HEADER;ROOT_VARIABLE" "LIBRARIES")
+  if(arg_ROOT)
+    set(roots "${arg_ROOT}")
+    set(where "${arg_ROOT_VARIABLE}='${arg_ROOT}'")
+  else()
+    file(GLOB roots "${arg_WHEEL_GLOB}")
+    set(where "the wheel in ${arg_WHEEL_GLOB} (run scripts/setup.sh)")
+  endif()
+  set(${out}_INCLUDE "" PARENT_SCOPE)
+  set(${out}_LIBRARY "" PARENT_SCOPE)
+  foreach(root IN LISTS roots)
+    if(NOT EXISTS "${root}/include/${arg_HEADER}")
+      continue()
+    endif()
+    foreach(candidate IN LISTS arg_LIBRARIES)
+      if(EXISTS "${root}/${candidate}")
+        message(STATUS "${arg_LABEL} engine: ${root}/${candidate} (headers ${root}/include)")
+        set(${out}_INCLUDE "${root}/include" PARENT_SCOPE)
+        set(${out}_LIBRARY "${root}/${candidate}" PARENT_SCOPE)
+        return()
+      endif()
+    endforeach()
+  endforeach()
+  list(JOIN arg_LIBRARIES " or " libraries)
+  message(STATUS "${arg_LABEL} engine: skipped, none found in ${where} (needs "
+                 "include/${arg_HEADER} and ${libraries}); -D${arg_ROOT_VARIABLE}=<dir> points at one")
+endfunction()

@@ -67,19 +67,7 @@ void expectMessageHas(const Error& e, const std::string& part) {
       << "message: " << e.what() << "\nexpected to contain: " << part;
 }
 
-/// A scratch directory for one test, removed at its end.
-struct ScratchDir {
-  fs::path path;
-  explicit ScratchDir(const std::string& name)
-      : path(fs::temp_directory_path() /
-             ("polyinfer-test-engines-" + std::to_string(::getpid()) + "-" + name)) {
-    fs::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using test::ScratchDir;
 
 class ParityTest : public ::testing::TestWithParam<Case> {};
 class EnginesAgree : public ::testing::TestWithParam<PairCase> {};

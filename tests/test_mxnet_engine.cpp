@@ -94,16 +94,6 @@ constexpr const char* kCopySymbol = R"({
 
 class MxEngineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = fs::temp_directory_path() /
-           ("polyinfer_mx_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   /// PREFIX-symbol.json and PREFIX-0000.params with these bytes, in dir_.
   fs::path modelWith(const std::string& prefix, const std::string& symbol, const std::string& params) {
     const fs::path file = dir_ / (prefix + "-symbol.json");
@@ -111,7 +101,8 @@ class MxEngineTest : public ::testing::Test {
     writeFile(dir_ / (prefix + "-0000.params"), params);
     return file;
   }
-  fs::path dir_;
+  test::ScratchDir scratch_{"mx"};
+  const fs::path dir_ = scratch_.path;
 };
 
 // ------------------------------------------------------------ description

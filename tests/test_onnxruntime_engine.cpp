@@ -173,16 +173,6 @@ std::string oneNodeModel(const std::string& opType, const std::vector<IoSpec>& i
 
 class OrtEngineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = fs::temp_directory_path() /
-           ("polyinfer_ort_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   fs::path write(const std::string& name, const std::string& bytes) {
     const fs::path file = dir_ / name;
     std::ofstream(file, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -192,7 +182,8 @@ class OrtEngineTest : public ::testing::Test {
     return write("identity_" + std::string(toString(type)) + ".onnx",
                  oneNodeModel("Identity", {{"in", type, dims}}, {{"out", type, dims}}));
   }
-  fs::path dir_;
+  test::ScratchDir scratch_{"ort"};
+  const fs::path dir_ = scratch_.path;
 };
 
 // ------------------------------------------------------------ description

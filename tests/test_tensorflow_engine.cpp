@@ -69,16 +69,6 @@ void expectMatchesReference(const std::string& model, const Tensors& outputs, do
 
 class TfEngineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = fs::temp_directory_path() /
-           ("polyinfer_tf_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   /// A copy of a generated SavedModel whose saved_model.pb is `bytes`.
   fs::path savedModelWith(const std::string& name, const std::string& bytes) {
     const fs::path copy = dir_ / name;
@@ -87,7 +77,8 @@ class TfEngineTest : public ::testing::Test {
         .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return copy;
   }
-  fs::path dir_;
+  test::ScratchDir scratch_{"tf"};
+  const fs::path dir_ = scratch_.path;
 };
 
 std::string fileBytes(const fs::path& file) {

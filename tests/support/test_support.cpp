@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <barrier>
 #include <cctype>
 #include <cmath>
@@ -197,6 +200,18 @@ std::string expectError(const std::function<void()>& fn, ErrorCode code,
   }
   ADD_FAILURE() << "expected an Error(" << toString(code) << "), nothing was thrown";
   return {};
+}
+
+ScratchDir::ScratchDir(const std::string& label) {
+  static std::atomic<int> counter{0};
+  path = std::filesystem::temp_directory_path() /
+         ("polyinfer-test-" + label + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::create_directories(path);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
 }
 
 const ConfigEntry* configEntry(const Model& model, const std::string& key) {

@@ -75,6 +75,16 @@ void expectAllClose(const Tensor& actual, const Tensor& expected, double atol, d
 /// EXPECTs byte-identical tensors (dtype, shape, storage).
 void expectIdentical(const Tensor& actual, const Tensor& expected, const std::string& what);
 
+/// A directory of its own under the system's temporary directory (the
+/// label, the process id and a counter in its name), removed with the object.
+struct ScratchDir {
+  explicit ScratchDir(const std::string& label);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::filesystem::path path;
+};
+
 /// The entry `key` of model.config(), or nullptr.
 const ConfigEntry* configEntry(const Model& model, const std::string& key);
 
