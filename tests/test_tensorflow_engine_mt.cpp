@@ -38,12 +38,8 @@ TEST(TfEngineMt, ConcurrentFirstLoads) {
 /// kThreads threads, each with its own predictor over one shared model,
 /// `calls` calls each: every output equals the single-threaded one bit for bit.
 void runSharedModel(const std::string& name, int calls) {
-  auto model = load(name, kThreads);
-  const test::Reference ref = test::loadReference(name);
-  const Tensors expected = model->newPredictor().predict(ref.inputs);
-  const std::vector<std::string> failures =
-      test::predictFromThreads(model, ref.inputs, expected, kThreads, calls);
-  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+  test::expectSameOutputsFromThreads(load(name, kThreads), test::loadReference(name).inputs,
+                                     kThreads, calls);
 }
 
 TEST(TfEngineMt, MixedDtypesAndStrings8Threads50CallsEach) { runSharedModel("tf_multi_io", 50); }

@@ -278,4 +278,26 @@ std::vector<std::string> predictFromThreads(const std::shared_ptr<Model>& model,
   return failures;
 }
 
+void expectSameOutputsFromThreads(const std::shared_ptr<Model>& model, const Tensors& inputs,
+                                  int threads, int calls) {
+  const Tensors expected = model->newPredictor().predict(inputs);
+  const std::vector<std::string> failures = predictFromThreads(model, inputs, expected, threads, calls);
+  for (std::size_t t = 0; t < failures.size(); ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+}
+
+void expectEachRefused(const std::vector<std::pair<std::string, std::function<void()>>>& cases,
+                       const std::vector<ErrorCode>& codes, const std::function<void()>& afterEach) {
+  for (const auto& [what, call] : cases) {
+    SCOPED_TRACE(what);
+    try {
+      call();
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::find(codes.begin(), codes.end(), e.code()), codes.end())
+          << toString(e.code()) << ": " << e.what();
+    }
+    afterEach();
+  }
+}
+
 }  // namespace polyinfer::test

@@ -113,6 +113,16 @@ std::vector<std::string> predictFromThreads(const std::shared_ptr<Model>& model,
                                             const Tensors& inputs, const Tensors& expected,
                                             int threads, int calls);
 
+/// predictFromThreads with `expected` made by one predictor first; EXPECTs
+/// every thread to have matched.
+void expectSameOutputsFromThreads(const std::shared_ptr<Model>& model, const Tensors& inputs,
+                                  int threads, int calls);
+
+/// Runs each case, EXPECTing an Error with one of `codes`, then `afterEach`
+/// (typically: the predictor still gives the right outputs).
+void expectEachRefused(const std::vector<std::pair<std::string, std::function<void()>>>& cases,
+                       const std::vector<ErrorCode>& codes, const std::function<void()>& afterEach);
+
 /// The Error `f` throws; fails the current test when it throws none.
 template <typename F>
 Error errorOf(F&& f) {
