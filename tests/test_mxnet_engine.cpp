@@ -43,16 +43,7 @@ std::shared_ptr<Model> loadMx(const fs::path& path, Options options = {}, int wo
                               .workers = workers});
 }
 
-void expectMatchesReference(const std::string& model, const Tensors& outputs, double atol,
-                            double rtol) {
-  const test::Reference ref = test::loadReference(model);
-  ASSERT_EQ(outputs.size(), ref.outputs.size());
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    SCOPED_TRACE(ref.outputs[i].name);
-    EXPECT_EQ(outputs[i].name, ref.outputs[i].name);
-    test::expectAllClose(outputs[i].tensor, ref.outputs[i].tensor, atol, rtol, outputs[i].name);
-  }
-}
+using test::expectMatchesReference;
 
 Tensors named(const std::string& name, Tensor tensor) {
   Tensors tensors;

@@ -48,24 +48,7 @@ std::shared_ptr<Model> loadTf(const fs::path& path, Options options = {}, int wo
                               .interOpThreads = interOpThreads});
 }
 
-void expectMatchesReference(const std::string& model, const Tensors& outputs, double atol,
-                            double rtol) {
-  const test::Reference ref = test::loadReference(model);
-  ASSERT_EQ(outputs.size(), ref.outputs.size());
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    SCOPED_TRACE(ref.outputs[i].name);
-    EXPECT_EQ(outputs[i].name, ref.outputs[i].name);
-    if (ref.outputs[i].tensor.dtype() == DataType::String) {
-      EXPECT_EQ(outputs[i].tensor.shape(), ref.outputs[i].tensor.shape());
-      EXPECT_EQ(outputs[i].tensor.strings(), ref.outputs[i].tensor.strings());
-    } else if (ref.outputs[i].tensor.dtype() == DataType::Float16 ||
-               ref.outputs[i].tensor.dtype() == DataType::BFloat16) {
-      test::expectIdentical(outputs[i].tensor, ref.outputs[i].tensor, outputs[i].name);
-    } else {
-      test::expectAllClose(outputs[i].tensor, ref.outputs[i].tensor, atol, rtol, outputs[i].name);
-    }
-  }
-}
+using test::expectMatchesReference;
 
 class TfEngineTest : public ::testing::Test {
  protected:

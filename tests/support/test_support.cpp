@@ -300,4 +300,23 @@ void expectEachRefused(const std::vector<std::pair<std::string, std::function<vo
   }
 }
 
+void expectMatchesReference(const std::string& model, const Tensors& outputs, double atol,
+                            double rtol) {
+  const Reference ref = loadReference(model);
+  ASSERT_EQ(outputs.size(), ref.outputs.size());
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    SCOPED_TRACE(ref.outputs[i].name);
+    EXPECT_EQ(outputs[i].name, ref.outputs[i].name);
+    const DataType dtype = ref.outputs[i].tensor.dtype();
+    if (dtype == DataType::String) {
+      EXPECT_EQ(outputs[i].tensor.shape(), ref.outputs[i].tensor.shape());
+      EXPECT_EQ(outputs[i].tensor.strings(), ref.outputs[i].tensor.strings());
+    } else if (dtype == DataType::Float16 || dtype == DataType::BFloat16) {
+      expectIdentical(outputs[i].tensor, ref.outputs[i].tensor, outputs[i].name);
+    } else {
+      expectAllClose(outputs[i].tensor, ref.outputs[i].tensor, atol, rtol, outputs[i].name);
+    }
+  }
+}
+
 }  // namespace polyinfer::test

@@ -28,6 +28,12 @@ struct Reference {
 };
 Reference loadReference(const std::string& model);
 
+/// EXPECTs `outputs` to be the reference outputs of `model`: the same names in
+/// the same order; strings and float16/bfloat16 identical (an engine that
+/// takes them computes nothing in them here), other dtypes within atol + rtol.
+void expectMatchesReference(const std::string& model, const Tensors& outputs, double atol,
+                            double rtol);
+
 /// The engines whose plugins the registry finds (Registry::global().plugins(),
 /// which starts none), in its order. Cross-engine tests run on each.
 std::vector<std::string> builtEngines();
