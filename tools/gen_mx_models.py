@@ -86,7 +86,8 @@ import onnx
 import onnx.numpy_helper
 
 import model_dirs
-from tensor_files import ONNX_DTYPES, check_spread, dtype_name, read_pb, same_exact, write_test_data
+from tensor_files import (ONNX_DTYPES, GenError, check, check_spread, dtype_name, read_pb, same_exact,
+                          write_test_data)
 
 # Bump when anything about the generated files changes, so old stamps stop matching.
 GEN_VERSION = "polyinfer-gen_mx_models-2"
@@ -115,16 +116,6 @@ MX_TYPE_FLAGS = {"float32": 0, "float64": 1, "float16": 2, "uint8": 3, "int32": 
                  "int64": 6, "bool": 7}
 
 mx = None  # imported lazily: an up-to-date run never pays for it
-
-
-class GenError(Exception):
-    pass
-
-
-def check(cond, msg):
-    # Not `assert`: these checks must survive `python -O`.
-    if not cond:
-        raise GenError(msg)
 
 
 def mx_version():

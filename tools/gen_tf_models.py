@@ -49,7 +49,7 @@ import ml_dtypes
 
 import model_dirs
 import tensor_files
-from tensor_files import check_spread, same_exact, write_test_data
+from tensor_files import GenError, check, check_spread, same_exact, write_test_data
 
 # Bump when anything about the generated files changes, so old stamps stop matching.
 GEN_VERSION = "polyinfer-gen_tf_models-2"
@@ -65,16 +65,6 @@ SEEDS = {"tf_cnn": 0, "tf_multi_io": 202, "tf_dtypes": 303, "tf_tiny": 404}
 BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 
 tf = None  # imported lazily: an up-to-date run never pays for it
-
-
-class GenError(Exception):
-    pass
-
-
-def check(cond, msg):
-    # Not `assert`: these checks must survive `python -O`.
-    if not cond:
-        raise GenError(msg)
 
 
 def tf_version():

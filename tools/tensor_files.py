@@ -1,8 +1,8 @@
-"""What the engine-wheel test-model generators (gen_tf_models.py, gen_mx_models.py) share for
-their reference data: onnx.TensorProto files in ONNX's backend-test layout
-(test_data_set_0/input_K.pb, output_K.pb), written by hand so that the encoding is exactly the
-documented one, each read back and compared bit for bit; and the check that an output's values
-are spread enough for a comparison to mean something.
+"""What the engine-wheel test-model generators (gen_tf_models.py, gen_mx_models.py) share: their
+check (an exception that survives `python -O`); their reference data, onnx.TensorProto files in
+ONNX's backend-test layout (test_data_set_0/input_K.pb, output_K.pb), written by hand so that
+the encoding is exactly the documented one, each read back and compared bit for bit; and the
+check that an output's values are spread enough for a comparison to mean something.
 
 Needs numpy and onnx (both generators' environments have them); bfloat16 arrays are numpy
 arrays of ml_dtypes.bfloat16, recognised by their dtype's name, so ml_dtypes is not imported.
@@ -19,14 +19,14 @@ ONNX_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "in
                "uint32": 12, "uint64": 13, "bfloat16": 16}
 
 
-class TensorFileError(Exception):
-    pass
+class GenError(Exception):
+    """A generator's check failed: the model or its reference data is not what it must be."""
 
 
 def check(cond, msg):
     # Not `assert`: these checks must survive `python -O`.
     if not cond:
-        raise TensorFileError(msg)
+        raise GenError(msg)
 
 
 def dtype_name(dt):
