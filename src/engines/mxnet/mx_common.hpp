@@ -30,6 +30,13 @@ std::string mxTypeName(int code);
 /// (a C API return value) is not 0.
 void check(int status, std::string_view context, ErrorCode code = ErrorCode::EngineFailure);
 
+/// check() for the per-call path: `context` (a callable returning the text)
+/// is called only on failure, so a good call builds no message.
+template <typename Context>
+void checkLazy(int status, const Context& context, ErrorCode code = ErrorCode::EngineFailure) {
+  if (status != 0) check(status, context(), code);
+}
+
 /// MXNet's symbol loading and executor binding (MXSymbolCreateFromJSON,
 /// MXPredCreateEx, MXPredReshape) fail at random when called from several
 /// threads at once (seen here: JSON parse errors of a valid symbol while two

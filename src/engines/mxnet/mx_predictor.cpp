@@ -106,13 +106,12 @@ Tensors MxPredictor::predict(const Tensors& inputs) {
     dtypes_.resize(inputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const Tensor& tensor = inputs[i].tensor;
-      const std::string what = "input '" + infos[i].name + "'";
-      requireMx(tensor.dtype(), what);
+      if (toMx(tensor.dtype()) < 0) requireMx(tensor.dtype(), "input '" + infos[i].name + "'");
       // Legacy MXNet reads a dimension of 0, or a rank of 0, as "unknown".
       if (tensor.rank() == 0 || tensor.elementCount() == 0 ||
           tensor.elementCount() > std::numeric_limits<uint32_t>::max())
         throw Error(ErrorCode::Unsupported,
-                    std::string(kEngineName) + ": " + what + " is " + tensor.describe() +
+                    std::string(kEngineName) + ": input '" + infos[i].name + "' is " + tensor.describe() +
                         "; MXNet's predict API takes tensors of rank >= 1 with 1 to 2^32-1 "
                         "elements (it reads a dimension of 0 as unknown)");
       shapes_[i] = tensor.shape();
@@ -127,17 +126,19 @@ Tensors MxPredictor::predict(const Tensors& inputs) {
     }
     // OpenMP's thread count belongs to the calling thread: set it on each
     // call, since a predictor may move between threads.
-    check(mx.MXSetNumOMPThreads(source.intraOpThreads), "cannot set MXNet's OpenMP threads");
+    checkLazy(mx.MXSetNumOMPThreads(source.intraOpThreads),
+              [] { return std::string("cannot set MXNet's OpenMP threads"); });
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const Tensor& tensor = inputs[i].tensor;
       // The pointer's type is the C API's; MXNet copies elements of the dtype
       // the executor was bound with, which is the tensor's.
-      check(mx.MXPredSetInput(instance_->handle, infos[i].name.c_str(),
-                              static_cast<const float*>(tensor.rawData()),
-                              static_cast<uint32_t>(tensor.elementCount())),
-            source.label + ": input '" + infos[i].name + "'", ErrorCode::InvalidArgument);
+      checkLazy(mx.MXPredSetInput(instance_->handle, infos[i].name.c_str(),
+                                  static_cast<const float*>(tensor.rawData()),
+                                  static_cast<uint32_t>(tensor.elementCount())),
+                [&] { return source.label + ": input '" + infos[i].name + "'"; },
+                ErrorCode::InvalidArgument);
     }
-    check(mx.MXPredForward(instance_->handle), source.label + ": run failed");
+    checkLazy(mx.MXPredForward(instance_->handle), [&] { return source.label + ": run failed"; });
     return collectOutputs();
   } catch (...) {
     plugin::rethrowAsError(kEngineName, source.label + ": run failed", ErrorCode::EngineFailure);
@@ -151,30 +152,31 @@ Tensors MxPredictor::collectOutputs() {
   outputs.reserve(infos.size());
   for (std::size_t i = 0; i < infos.size(); ++i) {
     const auto index = static_cast<uint32_t>(i);
-    const std::string what = model_->source().label + ": output '" + infos[i].name + "'";
+    auto what = [&] { return model_->source().label + ": output '" + infos[i].name + "'"; };
     uint32_t* dims = nullptr;
     uint32_t ndim = 0;
-    check(mx.MXPredGetOutputShape(instance_->handle, index, &dims, &ndim), what);
+    checkLazy(mx.MXPredGetOutputShape(instance_->handle, index, &dims, &ndim), what);
     Shape shape(dims, dims + ndim);
     // MXNet 1.9's MXPredGetOutputType writes out_dtype[out_index], not
     // *out_dtype: it gets an array with a slot for every output.
     std::fill(outputCodes_.begin(), outputCodes_.end(), -1);
-    check(mx.MXPredGetOutputType(instance_->handle, index, outputCodes_.data()), what);
+    checkLazy(mx.MXPredGetOutputType(instance_->handle, index, outputCodes_.data()), what);
     const int code = outputCodes_[i];
     const DataType dtype = fromMx(code);
     if (dtype == DataType::Undefined)
-      throw Error(ErrorCode::Unsupported, std::string(kEngineName) + ": " + what + " is " +
+      throw Error(ErrorCode::Unsupported, std::string(kEngineName) + ": " + what() + " is " +
                                               mxTypeName(code) +
                                               ", which polyinfer's mxnet engine cannot return");
     Tensor tensor = Tensor::allocate(dtype, std::move(shape));
     if (tensor.elementCount() > std::numeric_limits<uint32_t>::max())
-      throw Error(ErrorCode::Unsupported, std::string(kEngineName) + ": " + what + " has " +
+      throw Error(ErrorCode::Unsupported, std::string(kEngineName) + ": " + what() + " has " +
                                               std::to_string(tensor.elementCount()) +
                                               " elements; MXNet's predict API returns at most 2^32-1");
     if (tensor.elementCount() > 0)
-      check(mx.MXPredGetOutput(instance_->handle, index, static_cast<float*>(tensor.mutableRawData()),
-                               static_cast<uint32_t>(tensor.elementCount())),
-            what);
+      checkLazy(mx.MXPredGetOutput(instance_->handle, index,
+                                   static_cast<float*>(tensor.mutableRawData()),
+                                   static_cast<uint32_t>(tensor.elementCount())),
+                what);
     outputs.push_back({infos[i].name, std::move(tensor)});
   }
   return Tensors(std::move(outputs));
