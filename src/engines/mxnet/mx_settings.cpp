@@ -66,6 +66,7 @@ void startEngine(const std::string& type) {
   check(status, "cannot start MXNet's engine (" + type + ")", ErrorCode::Unavailable);
 }
 
+/// Called with the engine state's lock held (resolveSettings).
 ConfigEntry engineTypeEntry(const plugin::LoadRequest& request) {
   plugin::ResolvedChoice requested = plugin::resolveChoice(
       request.options, keys::kEngineType, engineTypes(), {kEngineTypeEnv}, kDefaultEngineType,
@@ -73,7 +74,6 @@ ConfigEntry engineTypeEntry(const plugin::LoadRequest& request) {
       "not support its predict API from several threads on a threaded engine), and faster "
       "than ThreadedEnginePerDevice with one");
   EngineState& state = engineState();
-  std::lock_guard<std::mutex> lock(state.mutex);
   if (!state.started) {
     startEngine(requested.value);
     state.started = true;
@@ -175,6 +175,10 @@ std::vector<OptionSpec> optionSpecs() {
 }
 
 Settings resolveSettings(const plugin::LoadRequest& request) {
+  // Every environment read of a load happens under the lock under which the
+  // first load sets MXNET_ENGINE_TYPE: setenv while another thread reads the
+  // environment is a data race (TSan saw it with loads racing).
+  std::lock_guard<std::mutex> lock(engineState().mutex);
   const Options& options = request.options;
   Settings settings;
   std::vector<ConfigEntry>& entries = settings.entries;
