@@ -48,3 +48,6 @@ bash "$root/scripts/install_wheels.sh" tensorflow
 # headers come with the wheel (scripts/wheels/mxnet.txt), whose Python (NumPy
 # < 1.24, hence an environment of its own) makes the MXNet test models.
 bash "$root/scripts/install_wheels.sh" mxnet
+# TVM (DLR's role): apache-tvm's runtime library and tvm-ffi's C API headers come
+# with the wheels (scripts/wheels/tvm.txt), whose Python compiles the test models.
+bash "$root/scripts/install_wheels.sh" tvm

@@ -1,0 +1,53 @@
+// Shared pieces of the TVM plugin: names, the runtime libraries opened once,
+// TVM's thread-pool size, DLPack dtypes and TVM's errors as polyinfer errors.
+#pragma once
+
+#include <dlpack/dlpack.h>
+
+#include <string>
+#include <string_view>
+
+#include "polyinfer/dtype.hpp"
+#include "polyinfer/error.hpp"
+
+namespace polyinfer::tvm_engine {
+
+/// The engine's name, as in the plugin's file name.
+inline constexpr const char* kEngineName = "tvm";
+/// TVM's own name, in messages.
+inline constexpr const char* kLibraryName = "TVM";
+
+/// Environment variable naming the libtvm_runtime.so to open; default: the
+/// one the plugin was built against.
+inline constexpr const char* kRuntimeLibraryEnv = "POLYINFER_TVM_RUNTIME_LIBRARY";
+
+/// TVM's runtime, opened on first use (thread-safe, never closed).
+struct Runtime {
+  std::string library;  ///< libtvm_runtime.so's path
+  std::string version;  ///< TVM's version (the runtime's "runtime.GetVersion"), or "unknown"
+  /// tvm::runtime::threading::SetMaxConcurrency / MaxConcurrency: the size of
+  /// the thread pool that TVM makes for every thread that runs a model.
+  void (*setMaxConcurrency)(int) = nullptr;
+  int (*maxConcurrency)() = nullptr;
+};
+
+/// Opens libtvm_runtime.so (RTLD_LOCAL; it registers the Relax VM with
+/// tvm-ffi) after putting libtvm_ffi.so, which the plugin links, in the
+/// global symbol scope: compiled modules call tvm-ffi's C functions by name.
+/// Throws Error(Unavailable) naming the file; the same error on every later
+/// call.
+const Runtime& runtime();
+
+/// DLPack dtype <-> DataType. nullopt-like {0,0,0} for a type TVM has not.
+bool toDl(DataType type, DLDataType& out) noexcept;
+/// Undefined for a dtype polyinfer does not map.
+DataType fromDl(DLDataType type) noexcept;
+/// "float32", "int64", or TVM's own spelling for an unmapped one.
+std::string dlTypeName(DLDataType type);
+
+/// Rethrows the exception being handled as polyinfer::Error with the message
+/// "tvm: <context>: <TVM's message>"; tvm::ffi::Error's kind decides the code
+/// (ValueError, TypeError, IndexError: InvalidArgument; others: `code`).
+[[noreturn]] void rethrowTvm(std::string_view context, ErrorCode code);
+
+}  // namespace polyinfer::tvm_engine
