@@ -11,6 +11,9 @@
 #include "polyinfer/options.hpp"
 #include "polyinfer/plugin_kit.hpp"
 
+#ifndef POLYINFER_TVM_FFI_LIBRARY
+#error "POLYINFER_TVM_FFI_LIBRARY (libtvm_ffi.so's path) must be defined"
+#endif
 #ifndef POLYINFER_TVM_RUNTIME_LIBRARY
 #error "POLYINFER_TVM_RUNTIME_LIBRARY (libtvm_runtime.so's path) must be defined"
 #endif
@@ -24,20 +27,32 @@ std::string dlError() {
   return reason != nullptr ? reason : "unknown error";
 }
 
-Runtime openRuntime() {
-  // A compiled module's code calls tvm-ffi's C functions
-  // (TVMFFIErrorSetRaisedFromCStrParts) by name, and TVM opens it with
-  // RTLD_LOCAL: libtvm_ffi.so, which this plugin links (and so is loaded
-  // already), must be in the global scope. It exports only TVMFFI* and
-  // tvm::ffi names.
-  Dl_info self{};
-  if (::dladdr(reinterpret_cast<void*>(&TVMFFIFunctionGetGlobal), &self) == 0 ||
-      self.dli_fname == nullptr)
-    throw Error(ErrorCode::Unavailable, "tvm: cannot locate the loaded libtvm_ffi.so: " + dlError());
-  if (::dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL) == nullptr)
-    throw Error(ErrorCode::Unavailable, std::string("tvm: cannot make '") + self.dli_fname +
-                                            "' global: " + dlError());
+FfiLibrary openFfiLibrary() {
+  FfiLibrary ffi;
+  const std::optional<std::string> configured = environmentValue(kFfiLibraryEnv);
+  ffi.library = configured ? *configured : POLYINFER_TVM_FFI_LIBRARY;
+  const std::string where = configured ? std::string(" (from ") + kFfiLibraryEnv + ")" : "";
+  // Never closed: modules and the runtime keep pointers into it.
+  void* handle = ::dlopen(ffi.library.c_str(), RTLD_NOW | RTLD_GLOBAL);
+  if (handle == nullptr)
+    throw Error(ErrorCode::Unavailable, "tvm: cannot open tvm-ffi's library '" + ffi.library + "'" +
+                                            where + ": " + dlError() + "; set " + kFfiLibraryEnv +
+                                            " to the libtvm_ffi.so of apache-tvm-ffi 0.1");
+#define POLYINFER_TVM_FFI_RESOLVE(member, name)                                                \
+  ffi.member = reinterpret_cast<decltype(ffi.member)>(::dlsym(handle, #name));                 \
+  if (ffi.member == nullptr)                                                                   \
+    throw Error(ErrorCode::Unavailable, "tvm: '" + ffi.library + "'" + where +                 \
+                                            " lacks " #name "; it is not tvm-ffi's library");
+  POLYINFER_TVM_FFI_RESOLVE(backtrace, TVMFFIBacktrace)
+  POLYINFER_TVM_FFI_RESOLVE(errorMoveFromRaised, TVMFFIErrorMoveFromRaised)
+  POLYINFER_TVM_FFI_RESOLVE(functionGetGlobal, TVMFFIFunctionGetGlobal)
+  POLYINFER_TVM_FFI_RESOLVE(getTypeInfo, TVMFFIGetTypeInfo)
+#undef POLYINFER_TVM_FFI_RESOLVE
+  return ffi;
+}
 
+Runtime openRuntime() {
+  ffiLibrary();
   Runtime rt;
   const std::optional<std::string> configured = environmentValue(kRuntimeLibraryEnv);
   rt.library = configured ? *configured : POLYINFER_TVM_RUNTIME_LIBRARY;
@@ -78,6 +93,11 @@ Runtime openRuntime() {
 }
 
 }  // namespace
+
+const FfiLibrary& ffiLibrary() {
+  static plugin::OnceResult<FfiLibrary> opened;
+  return opened.get(openFfiLibrary);
+}
 
 const Runtime& runtime() {
   static plugin::OnceResult<Runtime> opened;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <dlpack/dlpack.h>
+#include <tvm/ffi/c_api.h>
 
 #include <string>
 #include <string_view>
@@ -17,9 +18,25 @@ inline constexpr const char* kEngineName = "tvm";
 /// TVM's own name, in messages.
 inline constexpr const char* kLibraryName = "TVM";
 
-/// Environment variable naming the libtvm_runtime.so to open; default: the
-/// one the plugin was built against.
+/// Environment variables naming the libtvm_ffi.so and libtvm_runtime.so to
+/// open; default: those the plugin was built against.
+inline constexpr const char* kFfiLibraryEnv = "POLYINFER_TVM_FFI_LIBRARY";
 inline constexpr const char* kRuntimeLibraryEnv = "POLYINFER_TVM_RUNTIME_LIBRARY";
+
+/// tvm-ffi's library (libtvm_ffi.so), opened once, RTLD_GLOBAL: a compiled
+/// module's code calls its C functions (TVMFFIErrorSetRaisedFromCStrParts) by
+/// name, and TVM opens modules RTLD_LOCAL. It exports only TVMFFI* and
+/// tvm::ffi names. The functions tvm-ffi's C++ headers call
+/// (tvm_ffi_forward.cpp). Throws Error(Unavailable) naming the file; the same
+/// error on every later call.
+struct FfiLibrary {
+  std::string library;
+  decltype(&::TVMFFIBacktrace) backtrace = nullptr;
+  decltype(&::TVMFFIErrorMoveFromRaised) errorMoveFromRaised = nullptr;
+  decltype(&::TVMFFIFunctionGetGlobal) functionGetGlobal = nullptr;
+  decltype(&::TVMFFIGetTypeInfo) getTypeInfo = nullptr;
+};
+const FfiLibrary& ffiLibrary();
 
 /// TVM's runtime, opened on first use (thread-safe, never closed).
 struct Runtime {
@@ -32,9 +49,7 @@ struct Runtime {
 };
 
 /// Opens libtvm_runtime.so (RTLD_LOCAL; it registers the Relax VM with
-/// tvm-ffi) after putting libtvm_ffi.so, which the plugin links, in the
-/// global symbol scope: compiled modules call tvm-ffi's C functions by name.
-/// Throws Error(Unavailable) naming the file; the same error on every later
+/// tvm-ffi) after ffiLibrary(). Throws Error(Unavailable) naming the file; the same error on every later
 /// call.
 const Runtime& runtime();
 
