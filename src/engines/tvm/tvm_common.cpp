@@ -94,6 +94,11 @@ Runtime openRuntime() {
 
 }  // namespace
 
+std::mutex& tvmStateMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 const FfiLibrary& ffiLibrary() {
   static plugin::OnceResult<FfiLibrary> opened;
   return opened.get(openFfiLibrary);

@@ -5,6 +5,7 @@
 #include <dlpack/dlpack.h>
 #include <tvm/ffi/c_api.h>
 
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,13 @@ struct Runtime {
 /// tvm-ffi) after ffiLibrary(). Throws Error(Unavailable) naming the file; the same error on every later
 /// call.
 const Runtime& runtime();
+
+/// Held while a module is loaded or a virtual machine made: TVM's runtime
+/// creates shared state (its module registry's entries, the VM's allocators)
+/// on first use without a lock ThreadSanitizer can see (TSan reported a mutex
+/// TVM allocates on one loading thread and locks on another). Calls do not
+/// hold it.
+std::mutex& tvmStateMutex();
 
 /// DLPack dtype <-> DataType. nullopt-like {0,0,0} for a type TVM has not.
 bool toDl(DataType type, DLDataType& out) noexcept;

@@ -177,6 +177,7 @@ TvmModel::TvmModel(const plugin::LoadRequest& request)
   executable_ = loadModuleFromBytes(bytes, label_);
   std::string stats;
   try {
+    std::lock_guard<std::mutex> lock(tvmStateMutex());
     const std::string kind = (*executable_)->kind();
     if (kind != "relax.VMExecutable")
       throw Error(ErrorCode::InvalidArgument,
@@ -194,6 +195,7 @@ TvmModel::TvmModel(const plugin::LoadRequest& request)
   // the executable's argument checks.
   std::vector<std::string> names;
   try {
+    std::lock_guard<std::mutex> lock(tvmStateMutex());
     const ffi::Function arity = *first_->vm->GetFunction("get_function_arity");
     const ffi::Function paramName = *first_->vm->GetFunction("get_function_param_name");
     const int count = arity(function_).cast<int>();
@@ -234,7 +236,7 @@ TvmModel::TvmModel(const plugin::LoadRequest& request)
 
 std::unique_ptr<TvmInstance> TvmModel::makeInstance() const {
   try {
-    std::lock_guard<std::mutex> lock(instanceMutex_);
+    std::lock_guard<std::mutex> lock(tvmStateMutex());
     auto load = (*executable_)->GetFunction("vm_load_executable");
     if (!load)
       throw Error(ErrorCode::InvalidArgument, std::string(kEngineName) + ": " + label_ +

@@ -135,6 +135,7 @@ tvm::ffi::Module loadModuleFromBytes(const std::vector<std::uint8_t>& bytes,
     written += static_cast<std::size_t>(n);
   }
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  std::lock_guard<std::mutex> lock(tvmStateMutex());
   try {
     auto loader =
         tvm::ffi::Function::GetGlobal("ffi.Module.load_from_file.so");
