@@ -38,6 +38,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -110,7 +111,9 @@ def host_target(cpu=None):
     import_tvm()
     from tvm.target import codegen
     spec = {"kind": "llvm", "mtriple": "x86_64-linux-gnu",
-            "mcpu": cpu or codegen.llvm_get_system_cpu()}
+            "mcpu": cpu or codegen.llvm_get_system_cpu(),
+            # MetaSchedule's parallel schedules need the cores it may use.
+            "num-cores": len(os.sched_getaffinity(0))}
     if cpu is None:
         flags = host_flags()
         lacking = sorted(
@@ -141,14 +144,83 @@ def import_onnx(path):
     return model, relax.transform.DecomposeOpsForInference()(mod)
 
 
+def fast_build(mod, target, _params):
+    """MetaSchedule's default builder less its `import tvm.s_tir.tensor_intrin` (21 s in every
+    worker process, 15 s of it CUDA intrinsics, which made each batch of candidates cost 21 s
+    and time out). Defined in the main script so that the workers can unpickle it."""
+    from tvm.s_tir.transform import RemoveWeightLayoutRewriteBlock
+    from tvm.driver import build as tvm_build  # not tvm.compile: tuning needs a runtime module
+    return tvm_build(RemoveWeightLayoutRewriteBlock(skip_tensor_rewrite=True)(mod), target=target)
+
+
+def x86_intrinsics_only():
+    """Registers the x86 tensor intrinsics without importing the package's CUDA, ROCm and
+    Hexagon ones (the same 21 s, once, in this process)."""
+    import types
+    import tvm.s_tir
+    name = "tvm.s_tir.tensor_intrin"
+    if name in sys.modules:
+        return
+    package = types.ModuleType(name)
+    package.__path__ = [os.path.join(os.path.dirname(tvm.s_tir.__file__), "tensor_intrin")]
+    package.__package__ = name
+    sys.modules[name] = package
+    import tvm.s_tir.tensor_intrin.x86  # noqa: F401
+
+
+def fused(mod):
+    """The operators as fused TIR functions, their weights' layout free to change: the module
+    whose functions are tuned and to which the tuning records are applied (records match a
+    function of exactly this module)."""
+    t = relax.transform
+    return tvm.transform.Sequential([
+        t.CanonicalizeBindings(), t.LegalizeOps(), t.AnnotateTIROpPattern(), t.FoldConstant(),
+        t.FuseOps(), t.FuseTIR(), t.AttachAttrLayoutFreeBuffers()])(mod)
+
+
 def build(mod, target, trials, cache_dir, key):
-    """relax.build of `mod` for `target`; with trials > 0 its operators tuned first (or the
-    cached tuning records of `key` applied)."""
+    """relax.build of `mod` for `target`. With trials > 0 its operators are first tuned with
+    MetaSchedule: random schedules of its design spaces (replay-trace), `trials` per task, each
+    measured once; structurally equal functions are one task. The records are kept in
+    CACHE/KEY-tTRIALS-<target digest>; a complete database there is applied without tuning.
+    Weights are prepacked into the layouts the chosen schedules want at compile time."""
     if trials <= 0:
         with target:
             mod = relax.get_pipeline("zero")(mod)
         return relax.build(mod, target=target)
-    raise GenError("tuning is not implemented yet")
+    x86_intrinsics_only()
+    from tvm.s_tir import meta_schedule as ms
+    digest = hashlib.sha256(json.dumps(target_record(target), sort_keys=True).encode()).hexdigest()[:12]
+    work_dir = os.path.join(cache_dir, f"{key}-t{trials}-{digest}-tvm{tvm_version()}")
+    done = os.path.join(work_dir, ".complete")
+    mod = fused(mod)
+    if not os.path.exists(done):
+        shutil.rmtree(work_dir, ignore_errors=True)  # an interrupted tuning run
+        os.makedirs(work_dir)
+        tasks = len(ms.relax_integration.extract_tasks(mod, target))
+        t0 = time.monotonic()
+        # The workers' output (schedule traces) goes to the log files in work_dir/logs.
+        ms.relax_integration.tune_relax(
+            mod, {}, target, work_dir=work_dir, max_trials_global=trials * tasks,
+            max_trials_per_task=trials, num_trials_per_iter=trials, strategy="replay-trace",
+            cost_model="random",
+            builder=ms.builder.LocalBuilder(f_build=fast_build, max_workers=os.cpu_count(),
+                                            timeout_sec=120),
+            runner=ms.runner.LocalRunner(timeout_sec=60, evaluator_config=ms.runner.EvaluatorConfig(
+                number=1, repeat=1, min_repeat_ms=0, enable_cpu_cache_flush=False)))
+        with open(done, "w") as f:
+            f.write(f"{tasks} tasks, {trials} trials each, {time.monotonic() - t0:.0f}s\n")
+        print(f"  tuned {tasks} tasks x {trials} trials in {time.monotonic() - t0:.0f}s "
+              f"(records: {work_dir})", flush=True)
+    else:
+        print(f"  tuning records reused: {work_dir}", flush=True)
+    database = ms.database.JSONDatabase(work_dir=work_dir)
+    with target, database, tvm.transform.PassContext(opt_level=3):
+        mod = relax.transform.MetaScheduleApplyDatabase(enable_warning=True)(mod)
+        mod = tvm.transform.Sequential([relax.transform.SplitLayoutRewritePreproc(),
+                                        relax.transform.LiftTransformParams(),
+                                        relax.transform.FoldConstant()])(mod)
+        return relax.build(mod, target=target)
 
 
 def run_module(path, inputs):
