@@ -32,11 +32,21 @@ For each model M this writes DIR/M/:
 
 Each model is built in DIR/.tmp-M and renamed into place only when complete, so an
 interrupted run never leaves a directory with a stamp but missing files.
+
+Twins: PyTorch's resnet18 and mlp (tools/gen_models.py's, already in DIR) also get
+DIR/M/saved_model: the same network and weights from DIR/M/model.onnx, each ONNX operator
+(Conv, Relu, Add, MaxPool, GlobalAveragePool, Flatten, Gemm) written with TensorFlow's own
+(images NCHW at the signature, as in the ONNX file, NHWC inside), the weights tf.Variables;
+signature input and output named as in the ONNX graph, so that test_data_set_0 applies;
+checked against PyTorch's outputs there (atol 1e-4, rtol 1e-3). DIR/M/.stamp-tensorflow holds
+this generator's stamp and PyTorch's: when gen_models.py remakes M, the twin is made again.
+--no-twins skips them.
 """
 import argparse
 import importlib.metadata
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -446,26 +456,191 @@ def generate(name, tmp):
             for k, a in outputs.items() if dtype_name(a.dtype) != "string"}
 
 
+
+# ---------------------------------------------------------------------------- twins
+
+# PyTorch's models (tools/gen_models.py, in the same --out) that also get a TensorFlow twin,
+# DIR/M/saved_model: the same network and weights, from M's model.onnx, so that every engine
+# runs one network side by side (the README's main job).
+TWINS = ["resnet18", "mlp"]
+TWIN_STAMP = ".stamp-tensorflow"
+
+
+def onnx_attrs(node):
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def make_onnx_module(model):
+    """A tf.Module that computes `model` (an ONNX graph of Conv, Relu, Add, MaxPool,
+    GlobalAveragePool, Flatten and Gemm: what torchvision's ResNets and an MLP export to) with
+    TensorFlow's own operators, its initializers as tf.Variables. Images stay NCHW at the
+    signature, as in the ONNX file, and are NHWC inside (TensorFlow's CPU convolutions take
+    NHWC only). Any other operator is a GenError."""
+    graph = model.graph
+    weights = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
+    supported = {"Conv", "Relu", "Add", "MaxPool", "GlobalAveragePool", "Flatten", "Gemm"}
+    unknown = sorted({n.op_type for n in graph.node} - supported)
+    check(not unknown, f"no TensorFlow translation for ONNX operator(s) {unknown}")
+    inputs = [v for v in graph.input if v.name not in weights]
+    check(len(inputs) == 1, f"{len(inputs)} graph inputs; the translation takes one")
+    in_info = inputs[0]
+    in_dims = [d.dim_value if d.HasField("dim_value") else None
+               for d in in_info.type.tensor_type.shape.dim]
+    outputs = [o.name for o in graph.output]
+
+    class Twin(tf.Module):
+        def __init__(self):
+            super().__init__()
+            # Conv kernels as TensorFlow wants them (kh, kw, in, out); the rest as stored.
+            self.vars = {}
+            for node in graph.node:
+                if node.op_type == "Conv":
+                    check(onnx_attrs(node).get("group", 1) == 1, "grouped convolution")
+                    w = weights[node.input[1]]
+                    self.vars[node.input[1]] = tf.Variable(np.transpose(w, (2, 3, 1, 0)))
+                    if len(node.input) > 2:
+                        self.vars[node.input[2]] = tf.Variable(weights[node.input[2]])
+                elif node.op_type == "Gemm":
+                    for name in node.input[1:]:
+                        self.vars[name] = tf.Variable(weights[name])
+            self.tracked = list(self.vars.values())
+
+        @tf.function(input_signature=[spec(in_dims, tf.float32, in_info.name)])
+        def serve(self, x):
+            image = len(in_dims) == 4
+            env = {in_info.name: tf.transpose(x, (0, 2, 3, 1)) if image else x}
+            nhwc = {in_info.name: image}
+            for node in graph.node:
+                a = onnx_attrs(node)
+                ins = [env[n] if n in env else None for n in node.input]
+                op = node.op_type
+                layout = nhwc.get(node.input[0], False)
+                if op == "Conv":
+                    check(all(d == 1 for d in a.get("dilations", [1, 1])), "dilated convolution")
+                    t, l, b, r = a.get("pads", [0, 0, 0, 0])
+                    y = tf.pad(ins[0], [[0, 0], [t, b], [l, r], [0, 0]])
+                    y = tf.nn.conv2d(y, self.vars[node.input[1]], strides=a.get("strides", [1, 1]),
+                                     padding="VALID")
+                    if len(node.input) > 2:
+                        y = y + self.vars[node.input[2]]
+                elif op == "Relu":
+                    y = tf.nn.relu(ins[0])
+                elif op == "Add":
+                    check(nhwc.get(node.input[1], False) == layout, "Add of mixed layouts")
+                    y = ins[0] + ins[1]
+                elif op == "MaxPool":
+                    t, l, b, r = a.get("pads", [0, 0, 0, 0])
+                    y = tf.pad(ins[0], [[0, 0], [t, b], [l, r], [0, 0]], constant_values=-np.inf)
+                    y = tf.nn.max_pool2d(y, a["kernel_shape"], a.get("strides", [1, 1]), "VALID")
+                elif op == "GlobalAveragePool":
+                    y = tf.reduce_mean(ins[0], axis=[1, 2], keepdims=True)
+                elif op == "Flatten":
+                    check(a.get("axis", 1) == 1, "Flatten with an axis other than 1")
+                    v = tf.transpose(ins[0], (0, 3, 1, 2)) if layout else ins[0]
+                    y = tf.reshape(v, [tf.shape(v)[0], -1])
+                    layout = False
+                else:  # Gemm
+                    check(a.get("alpha", 1.0) == 1.0 and a.get("beta", 1.0) == 1.0
+                          and not a.get("transA", 0), "Gemm with alpha, beta or transA")
+                    w = self.vars[node.input[1]]
+                    y = tf.matmul(ins[0], w, transpose_b=bool(a.get("transB", 0)))
+                    if len(node.input) > 2:
+                        y = y + self.vars[node.input[2]]
+                env[node.output[0]] = y
+                nhwc[node.output[0]] = layout
+            return {o: tf.transpose(env[o], (0, 3, 1, 2)) if nhwc[o] else env[o] for o in outputs}
+
+    return Twin()
+
+
+def twin_stamp(torch_stamp):
+    return f"{stamp_text()}of: {torch_stamp}"
+
+
+def make_twin(out, name):
+    """OUT/NAME/saved_model: PyTorch's model (gen_models.py's model.onnx in OUT/NAME) with
+    TensorFlow's operators, checked against PyTorch's outputs in OUT/NAME/test_data_set_0
+    (atol 1e-4, rtol 1e-3). Returns False when the twin was up to date."""
+    d = os.path.join(out, name)
+    try:
+        with open(os.path.join(d, ".stamp")) as f:
+            stamp = twin_stamp(f.read())
+    except OSError:
+        raise GenError(f"{d}/.stamp is missing: run tools/gen_models.py --out {out} first")
+    mark = os.path.join(d, TWIN_STAMP)
+    final = os.path.join(d, "saved_model")
+    if model_dirs.up_to_date_file(mark, stamp) and os.path.exists(os.path.join(final, "saved_model.pb")):
+        return False
+    import_tf()
+    module = make_onnx_module(onnx.load(os.path.join(d, "model.onnx")))
+    tdir = os.path.join(d, "test_data_set_0")
+    files = sorted(os.listdir(tdir))
+    inputs = dict(tensor_files.read_pb(os.path.join(tdir, f)) for f in files if f.startswith("input_"))
+    expected = dict(tensor_files.read_pb(os.path.join(tdir, f)) for f in files if f.startswith("output_"))
+    tmp = os.path.join(d, ".tmp-saved_model")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tf.saved_model.save(module, tmp, signatures={SIGNATURE: module.serve})
+    sig = tf.saved_model.load(tmp, tags=TAGS).signatures[SIGNATURE]
+    got = sig(**{k: tf.constant(a) for k, a in inputs.items()})
+    check(sorted(got) == sorted(expected), f"{name}: outputs {sorted(got)}, PyTorch's {sorted(expected)}")
+    diff = 0.0
+    for k, e in expected.items():
+        g = got[k].numpy()
+        check(g.shape == e.shape and np.allclose(g, e, atol=1e-4, rtol=1e-3),
+              f"{name} output {k}: TensorFlow's twin differs from PyTorch by "
+              f"{np.abs(g - e).max() if g.shape == e.shape else 'shape'}")
+        diff = max(diff, float(np.abs(g - e).max()))
+    old = os.path.join(d, ".old-saved_model")
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(final):
+        os.rename(final, old)
+    os.rename(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+    with open(mark, "w") as f:
+        f.write(stamp)
+    print(f"{name}: TensorFlow twin of PyTorch's model written (max abs diff {diff:.3g})", flush=True)
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--models", default=",".join(MODELS),
                     help=f"comma-separated list (default: {','.join(MODELS)})")
     ap.add_argument("--force", action="store_true", help="regenerate even if up to date")
+    ap.add_argument("--no-twins", action="store_true",
+                    help="skip the TensorFlow twins of PyTorch's models (gen_models.py's, in --out)")
+    ap.add_argument("--twins", default=",".join(TWINS),
+                    help=f"the PyTorch models to make twins of (default: {','.join(TWINS)})")
     a = ap.parse_args()
 
     names = [m for m in a.models.split(",") if m]
     bad = [m for m in names if m not in MODELS]
     if bad:
         ap.error(f"unknown model(s): {','.join(bad)} (known: {','.join(MODELS)})")
+    twins = [m for m in a.twins.split(",") if m]
+    bad = [m for m in twins if m not in TWINS]
+    if bad:
+        ap.error(f"no twin of: {','.join(bad)} (known: {','.join(TWINS)})")
+
     def generate_checked(name, tmp):
         stats = generate(name, tmp)
         check(tf.__version__ == tf_version(),
               f"tensorflow {tf.__version__} imported, package metadata says {tf_version()}")
         return stats
 
-    return model_dirs.generate_all("gen_tf_models", a.out, names, stamp_text(), generate_checked,
-                                   a.force)
+    status = model_dirs.generate_all("gen_tf_models", a.out, names, stamp_text(),
+                                     generate_checked, a.force)
+    if status != 0 or a.no_twins:
+        return status
+    for name in twins:
+        try:
+            if not make_twin(a.out, name):
+                print(f"{name}: TensorFlow twin up to date", flush=True)
+        except GenError as e:
+            print(f"gen_tf_models: FAILED twin of {name}: {e}", file=sys.stderr)
+            return 1
+    return 0
 
 
 if __name__ == "__main__":
