@@ -572,8 +572,13 @@ def main():
     ap.add_argument("--force", action="store_true", help="regenerate even if up to date")
     ap.add_argument("--no-twins", action="store_true",
                     help="skip the MXNet twins of PyTorch's models (gen_models.py's, in --out)")
+    ap.add_argument("--twins", default=",".join(TWINS),
+                    help=f"the PyTorch models to make twins of (default: {','.join(TWINS)})")
     a = ap.parse_args()
 
+    twins = [m for m in a.twins.split(",") if m]
+    if [m for m in twins if m not in TWINS]:
+        ap.error(f"no twin of: {a.twins} (known: {','.join(TWINS)})")
     names = [m for m in a.models.split(",") if m]
     bad = [m for m in names if m not in MODELS]
     if bad:
@@ -589,7 +594,7 @@ def main():
                                      generate_checked, a.force)
     if status != 0 or a.no_twins:
         return status
-    for name in TWINS:
+    for name in twins:
         try:
             if not make_twin(a.out, name):
                 print(f"{name}: MXNet twin up to date", flush=True)
