@@ -45,21 +45,10 @@ std::shared_ptr<Model> loadMx(const fs::path& path, Options options = {}, int wo
 
 using test::expectMatchesReference;
 
-Tensors named(const std::string& name, Tensor tensor) {
-  Tensors tensors;
-  tensors.add(name, std::move(tensor));
-  return tensors;
-}
 
-std::string fileBytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void writeFile(const fs::path& file, const std::string& bytes) {
-  std::ofstream(file, std::ios::binary | std::ios::trunc)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using test::fileBytes;
+using test::named;
+using test::writeFile;
 
 /// An MXNet NDArray list file with no arrays (what mx.nd.save writes for {}):
 /// magic 0x112, a reserved word, no arrays, no names.

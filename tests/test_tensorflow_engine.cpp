@@ -64,10 +64,7 @@ class TfEngineTest : public ::testing::Test {
   const fs::path dir_ = scratch_.path;
 };
 
-std::string fileBytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using test::fileBytes;
 
 // ------------------------------------------------------------ description
 

@@ -43,21 +43,10 @@ std::shared_ptr<Model> loadTvm(const fs::path& path, Options options = {}, int w
                               .workers = workers});
 }
 
-std::string fileBytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using test::fileBytes;
+using test::named;
+using test::writeFile;
 
-void writeFile(const fs::path& file, const std::string& bytes) {
-  std::ofstream(file, std::ios::binary | std::ios::trunc)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-Tensors named(const std::string& name, Tensor tensor) {
-  Tensors tensors;
-  tensors.add(name, std::move(tensor));
-  return tensors;
-}
 
 class TvmEngineTest : public ::testing::Test {
  protected:

@@ -633,14 +633,8 @@ def main():
                                      generate_checked, a.force)
     if status != 0 or a.no_twins:
         return status
-    for name in twins:
-        try:
-            if not make_twin(a.out, name):
-                print(f"{name}: TensorFlow twin up to date", flush=True)
-        except GenError as e:
-            print(f"gen_tf_models: FAILED twin of {name}: {e}", file=sys.stderr)
-            return 1
-    return 0
+    return model_dirs.make_twins("gen_tf_models", twins, lambda n: make_twin(a.out, n), "TensorFlow",
+                                 GenError)
 
 
 if __name__ == "__main__":

@@ -60,3 +60,17 @@ def generate_all(tool, out, names, stamp, generate, force=False):
         print(f"{name}: generated in {time.monotonic() - t0:.2f}s ({s})", flush=True)
     print(f"total {time.monotonic() - t_all:.2f}s")
     return 0
+
+
+def make_twins(tool, names, make_twin, engine, failure):
+    """Runs make_twin(name) -> bool (False: up to date) for each name; returns the exit status:
+    0, or 1 after the first twin whose check failed (an exception of type `failure`, reported
+    in one line; anything else propagates with its traceback)."""
+    for name in names:
+        try:
+            if not make_twin(name):
+                print(f"{name}: {engine} twin up to date", flush=True)
+        except failure as e:
+            print(f"{tool}: FAILED twin of {name}: {e}", file=sys.stderr)
+            return 1
+    return 0

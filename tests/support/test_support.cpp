@@ -12,6 +12,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -200,6 +202,22 @@ std::string expectError(const std::function<void()>& fn, ErrorCode code,
   }
   ADD_FAILURE() << "expected an Error(" << toString(code) << "), nothing was thrown";
   return {};
+}
+
+std::string fileBytes(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void writeFile(const std::filesystem::path& file, const std::string& bytes) {
+  std::ofstream(file, std::ios::binary | std::ios::trunc)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+Tensors named(const std::string& name, Tensor tensor) {
+  Tensors tensors;
+  tensors.add(name, std::move(tensor));
+  return tensors;
 }
 
 ScratchDir::ScratchDir(const std::string& label) {

@@ -91,6 +91,13 @@ struct ScratchDir {
   std::filesystem::path path;
 };
 
+/// A file's bytes ("" when it cannot be read).
+std::string fileBytes(const std::filesystem::path& file);
+/// Writes `bytes` to `file`, replacing it.
+void writeFile(const std::filesystem::path& file, const std::string& bytes);
+/// One named tensor.
+Tensors named(const std::string& name, Tensor tensor);
+
 /// The entry `key` of model.config(), or nullptr.
 const ConfigEntry* configEntry(const Model& model, const std::string& key);
 
