@@ -199,19 +199,30 @@ def build(mod, target, trials, cache_dir, key):
         os.makedirs(work_dir)
         tasks = len(ms.relax_integration.extract_tasks(mod, target))
         t0 = time.monotonic()
-        # The workers' output (schedule traces) goes to the log files in work_dir/logs.
-        ms.relax_integration.tune_relax(
-            mod, {}, target, work_dir=work_dir, max_trials_global=trials * tasks,
-            max_trials_per_task=trials, num_trials_per_iter=trials, strategy="replay-trace",
-            cost_model="random",
-            builder=ms.builder.LocalBuilder(f_build=fast_build, max_workers=os.cpu_count(),
-                                            timeout_sec=120),
-            runner=ms.runner.LocalRunner(timeout_sec=60, evaluator_config=ms.runner.EvaluatorConfig(
-                number=1, repeat=1, min_repeat_ms=0, enable_cpu_cache_flush=False)))
+        # MetaSchedule reports every batch on stdout: kept in work_dir/tuning.log instead.
+        log = os.path.join(work_dir, "tuning.log")
+        sys.stdout.flush()
+        saved = os.dup(1)
+        with open(log, "w") as f:
+            os.dup2(f.fileno(), 1)
+            try:
+                ms.relax_integration.tune_relax(
+                    mod, {}, target, work_dir=work_dir, max_trials_global=trials * tasks,
+                    max_trials_per_task=trials, num_trials_per_iter=trials,
+                    strategy="replay-trace", cost_model="random",
+                    builder=ms.builder.LocalBuilder(f_build=fast_build,
+                                                    max_workers=os.cpu_count(), timeout_sec=120),
+                    runner=ms.runner.LocalRunner(
+                        timeout_sec=60, evaluator_config=ms.runner.EvaluatorConfig(
+                            number=1, repeat=1, min_repeat_ms=0, enable_cpu_cache_flush=False)))
+            finally:
+                sys.stdout.flush()
+                os.dup2(saved, 1)
+                os.close(saved)
         with open(done, "w") as f:
             f.write(f"{tasks} tasks, {trials} trials each, {time.monotonic() - t0:.0f}s\n")
         print(f"  tuned {tasks} tasks x {trials} trials in {time.monotonic() - t0:.0f}s "
-              f"(records: {work_dir})", flush=True)
+              f"(records and log: {work_dir})", flush=True)
     else:
         print(f"  tuning records reused: {work_dir}", flush=True)
     database = ms.database.JSONDatabase(work_dir=work_dir)
