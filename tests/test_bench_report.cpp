@@ -443,6 +443,27 @@ TEST(BenchReportText, CompareShowsRatiosAgainstTheFirst) {
   for (const std::string& line : lines(out)) EXPECT_LE(columns(line), 100u) << line;
 }
 
+TEST(BenchReportText, CompareShowsEachEnginesMemoryAndItsRatio) {
+  BenchReport report = compareReport();
+  const double peaks[] = {200, 100, 450};
+  for (std::size_t i = 0; i < report.runs.size(); ++i) {
+    report.runs[i].rssAfterLoadMiB = peaks[i] - 20;
+    report.runs[i].rssPeakMiB = peaks[i];
+  }
+  const std::string out = text(report);
+  const std::string memory = out.substr(out.find("--- memory"));
+  expectContains(lineStarting(memory, "  torch "), "1.00x");
+  expectContains(lineStarting(memory, "  onnxruntime "), "0.50x");
+  expectContains(lineStarting(memory, "  opencv "), "2.25x");
+  expectContains(lineStarting(memory, "  opencv "), "430.0");
+  const fs::path file = outDir() / "compare-memory.html";
+  writeHtml(file, report);
+  const std::string html = readFile(file);
+  expectContains(html, "<h2>Memory</h2>");
+  expectContains(html, "2.25x");
+  for (const std::string& line : lines(out)) EXPECT_LE(columns(line), 100u) << line;
+}
+
 TEST(BenchReportText, SweepHasARowPerPoint) {
   const BenchReport report = sweepReport();
   const std::string out = text(report);

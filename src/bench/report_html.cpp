@@ -776,6 +776,10 @@ std::string page(const BenchReport& report) {
         R"(from the first run's on the same inputs.</p>)"
         "\n</section>\n",
         esc(first.label.empty() ? first.target.engineName : first.label));
+    s += "<section>\n<h2>Memory</h2>\n" + tableHtml(detail::compareMemoryTable(report)) +
+         R"(<p class="note">Each engine in a process of its own; ratio: peak RSS against the )"
+         R"(first run's, below 1 uses less memory.</p>)"
+         "\n</section>\n";
   } else if (points) {
     const bool tune = report.kind == BenchReport::Kind::Tune;
     s += fmt::format("<section>\n<h2>{}</h2>\n", tune ? "Tune" : "Sweep");

@@ -230,6 +230,9 @@ void writeText(std::ostream& out, const BenchReport& report) {
                         "largest absolute difference of each run's outputs from the "
                         "first run's on the same inputs",
                         ""}});
+      writeSection(out, "memory (each engine in a process of its own)");
+      writeTable(out, detail::compareMemoryTable(report));
+      writeFacts(out, {{"ratio", "peak RSS against the first run's: below 1 uses less memory", ""}});
       break;
     }
     case BenchReport::Kind::Sweep:

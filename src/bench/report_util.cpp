@@ -285,6 +285,22 @@ Table compareTable(const BenchReport& report) {
   return table;
 }
 
+Table compareMemoryTable(const BenchReport& report) {
+  Table table;
+  table.header = {"engine", "after load MiB", "peak MiB", "ratio", "steady MiB"};
+  table.numeric = {false, true, true, true, true};
+  if (report.runs.empty()) return table;
+  const RunResult& first = report.runs.front();
+  for (const RunResult& run : report.runs) {
+    table.rows.push_back({run.label.empty() ? run.target.engineName : run.label,
+                          fmtMiB(run.rssAfterLoadMiB), fmtMiB(run.rssPeakMiB),
+                          fmtRatio(ratio(run.rssPeakMiB, first.rssPeakMiB)),
+                          fmtMiB(run.rssSteadyMiB)});
+    table.rowTags.push_back(rowTag(run));
+  }
+  return table;
+}
+
 Table pointTable(const BenchReport& report) {
   const std::vector<std::string> keys = pointKeys(report);
   const bool batched = anyBatched(report);

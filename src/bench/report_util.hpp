@@ -85,6 +85,9 @@ Table latencyTable(const RunResult& run);
 Table configTable(const RunResult& run);
 /// Compare: a row per engine with ratios against the first run and parity.
 Table compareTable(const BenchReport& report);
+/// Compare runs' memory: each engine's process RSS after load and at its
+/// peak, and the peak's ratio against the first run's.
+Table compareMemoryTable(const BenchReport& report);
 /// Sweep/Tune: a row per point.
 Table pointTable(const BenchReport& report);
 /// Tune: best, target, default-vs-best, flags (empty without a tune).
