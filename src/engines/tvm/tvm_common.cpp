@@ -82,13 +82,6 @@ Runtime openRuntime() {
                                             " registered no Relax VM (global function "
                                             "ffi.Module.load_from_bytes.relax.VMExecutable); it "
                                             "is not a TVM runtime with Relax");
-  rt.version = "unknown";
-  try {
-    if (auto version = tvm::ffi::Function::GetGlobal("runtime.GetVersion"))
-      rt.version = (*version)().cast<std::string>();
-  } catch (const std::exception&) {
-    // The version is for reports only.
-  }
   return rt;
 }
 

@@ -42,7 +42,6 @@ const FfiLibrary& ffiLibrary();
 /// TVM's runtime, opened on first use (thread-safe, never closed).
 struct Runtime {
   std::string library;  ///< libtvm_runtime.so's path
-  std::string version;  ///< TVM's version (the runtime's "runtime.GetVersion"), or "unknown"
   /// tvm::runtime::threading::SetMaxConcurrency / MaxConcurrency: the size of
   /// the thread pool that TVM makes for every thread that runs a model.
   void (*setMaxConcurrency)(int) = nullptr;
