@@ -15,8 +15,10 @@ enum class ErrorCode {
   Unsupported,        ///< valid request, but this engine/build/device cannot do it
   EngineFailure,      ///< the engine itself failed while loading or running
   ResourceExhausted,  ///< out of memory or another finite resource
-  Unavailable,        ///< an engine plugin could not be loaded
+  Unavailable,        ///< an engine plugin could not be loaded, or a service is shutting down
   Internal,           ///< a bug in polyinfer
+  DeadlineExceeded,   ///< a request ran out of time before it ran
+  Cancelled,          ///< the caller withdrew the request
 };
 
 /// Name of a code, e.g. "InvalidArgument".

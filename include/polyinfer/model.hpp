@@ -127,6 +127,11 @@ class Model : public std::enable_shared_from_this<Model> {
   const ModelLocation& location() const noexcept { return location_; }
   const std::vector<TensorInfo>& inputs() const noexcept { return inputs_; }
   const std::vector<TensorInfo>& outputs() const noexcept { return outputs_; }
+  /// The check Predictor::predict makes before running: inputs all named (in
+  /// any order) or all by position, each matching its declared input (count,
+  /// names, dtype, rank, fixed dims). Throws the Error predict would throw
+  /// (InvalidArgument, or NotFound for an unknown name). Thread-safe.
+  void checkInputs(const Tensors& inputs) const;
   /// Effective settings with their sources (threads, optimisation, device...).
   const std::vector<ConfigEntry>& config() const noexcept { return config_; }
 

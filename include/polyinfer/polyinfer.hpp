@@ -6,6 +6,7 @@
 //   polyinfer::Tensors out = predictor.predict({input});
 #pragma once
 
+#include "polyinfer/batching.hpp"
 #include "polyinfer/dtype.hpp"
 #include "polyinfer/engine_info.hpp"
 #include "polyinfer/error.hpp"

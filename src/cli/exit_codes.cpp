@@ -9,8 +9,15 @@ ExitCode exitCodeFor(ErrorCode code) noexcept {
   switch (code) {
     case ErrorCode::InvalidArgument:
     case ErrorCode::NotFound: return kExitUsage;
-    default: return kExitFailure;
+    case ErrorCode::Unsupported:
+    case ErrorCode::EngineFailure:
+    case ErrorCode::ResourceExhausted:
+    case ErrorCode::Unavailable:
+    case ErrorCode::Internal:
+    case ErrorCode::DeadlineExceeded:
+    case ErrorCode::Cancelled: return kExitFailure;
   }
+  return kExitFailure;
 }
 
 void printError(std::string_view message) {

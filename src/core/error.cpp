@@ -11,6 +11,8 @@ std::string_view toString(ErrorCode code) noexcept {
     case ErrorCode::ResourceExhausted: return "ResourceExhausted";
     case ErrorCode::Unavailable: return "Unavailable";
     case ErrorCode::Internal: return "Internal";
+    case ErrorCode::DeadlineExceeded: return "DeadlineExceeded";
+    case ErrorCode::Cancelled: return "Cancelled";
   }
   return "Unknown";
 }

@@ -80,6 +80,53 @@ std::string quotedNames(const std::vector<TensorInfo>& infos) {
   return names.empty() ? std::string("none") : detail::join(names);
 }
 
+/// The inputs in the order of `infos`, checked against them: `inputs` itself
+/// when already in order, else `reordered` filled with them.
+const Tensors& orderedInputs(const std::vector<TensorInfo>& infos, const Tensors& inputs,
+                             Tensors& reordered) {
+  // The common case — inputs in model order, named as the model names them
+  // or not named at all — is passed through without copying.
+  bool inOrder = inputs.size() == infos.size();
+  bool anyNamed = false, allNamed = true;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& name = inputs[i].name;
+    anyNamed |= !name.empty();
+    allNamed &= !name.empty();
+    if (!name.empty() && (i >= infos.size() || name != infos[i].name)) inOrder = false;
+  }
+  if (anyNamed && !allNamed)
+    throw Error(ErrorCode::InvalidArgument,
+                "predict: expected inputs either all named or all by position, got a mix");
+
+  const Tensors* result = &inputs;
+  if (!inOrder) {
+    if (!anyNamed || infos.empty())
+      throw Error(ErrorCode::InvalidArgument,
+                  "predict: expected " + std::to_string(infos.size()) + " input(s) (" +
+                      quotedNames(infos) + "), got " + std::to_string(inputs.size()));
+    for (const NamedTensor& given : inputs) {
+      const bool known = std::any_of(infos.begin(), infos.end(),
+                                     [&](const TensorInfo& info) { return info.name == given.name; });
+      if (!known)
+        throw Error(ErrorCode::NotFound, "predict: unknown input '" + given.name +
+                                             "'; model inputs: " + quotedNames(infos));
+      if (std::count_if(inputs.begin(), inputs.end(),
+                        [&](const NamedTensor& t) { return t.name == given.name; }) > 1)
+        throw Error(ErrorCode::InvalidArgument, "predict: input '" + given.name + "' given twice");
+    }
+    for (const TensorInfo& info : infos) {
+      const Tensor* tensor = inputs.find(info.name);
+      if (tensor == nullptr)
+        throw Error(ErrorCode::InvalidArgument, "predict: missing input '" + info.name +
+                                                    "' (expected " + info.describe() + ")");
+      reordered.add(info.name, *tensor);
+    }
+    result = &reordered;
+  }
+  for (std::size_t i = 0; i < infos.size(); ++i) checkInput(infos[i], (*result)[i].tensor);
+  return *result;
+}
+
 }  // namespace
 
 std::string TensorInfo::describe() const {
@@ -178,6 +225,11 @@ Predictor Model::newPredictor() const {
   return Predictor(shared_from_this(), std::move(impl));
 }
 
+void Model::checkInputs(const Tensors& inputs) const {
+  Tensors reordered;
+  orderedInputs(inputs_, inputs, reordered);
+}
+
 // ---------------------------------------------------------------- Predictor
 
 Predictor::Predictor(std::shared_ptr<const Model> model, std::unique_ptr<plugin::EnginePredictor> impl)
@@ -188,49 +240,7 @@ Predictor& Predictor::operator=(Predictor&&) noexcept = default;
 
 const Tensors& Predictor::ordered(const Tensors& inputs, Tensors& reordered) const {
   if (!impl_) throw Error(ErrorCode::InvalidArgument, "predict: this predictor was moved from");
-  const std::vector<TensorInfo>& infos = model_->inputs_;
-
-  // The common case — inputs in model order, named as the model names them
-  // or not named at all — is passed through without copying.
-  bool inOrder = inputs.size() == infos.size();
-  bool anyNamed = false, allNamed = true;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const std::string& name = inputs[i].name;
-    anyNamed |= !name.empty();
-    allNamed &= !name.empty();
-    if (!name.empty() && (i >= infos.size() || name != infos[i].name)) inOrder = false;
-  }
-  if (anyNamed && !allNamed)
-    throw Error(ErrorCode::InvalidArgument,
-                "predict: expected inputs either all named or all by position, got a mix");
-
-  const Tensors* result = &inputs;
-  if (!inOrder) {
-    if (!anyNamed || infos.empty())
-      throw Error(ErrorCode::InvalidArgument,
-                  "predict: expected " + std::to_string(infos.size()) + " input(s) (" +
-                      quotedNames(infos) + "), got " + std::to_string(inputs.size()));
-    for (const NamedTensor& given : inputs) {
-      const bool known = std::any_of(infos.begin(), infos.end(),
-                                     [&](const TensorInfo& info) { return info.name == given.name; });
-      if (!known)
-        throw Error(ErrorCode::NotFound, "predict: unknown input '" + given.name +
-                                             "'; model inputs: " + quotedNames(infos));
-      if (std::count_if(inputs.begin(), inputs.end(),
-                        [&](const NamedTensor& t) { return t.name == given.name; }) > 1)
-        throw Error(ErrorCode::InvalidArgument, "predict: input '" + given.name + "' given twice");
-    }
-    for (const TensorInfo& info : infos) {
-      const Tensor* tensor = inputs.find(info.name);
-      if (tensor == nullptr)
-        throw Error(ErrorCode::InvalidArgument, "predict: missing input '" + info.name +
-                                                    "' (expected " + info.describe() + ")");
-      reordered.add(info.name, *tensor);
-    }
-    result = &reordered;
-  }
-  for (std::size_t i = 0; i < infos.size(); ++i) checkInput(infos[i], (*result)[i].tensor);
-  return *result;
+  return orderedInputs(model_->inputs_, inputs, reordered);
 }
 
 // Engine exceptions other than Error become Error.
