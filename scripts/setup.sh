@@ -17,6 +17,9 @@ packages=(
   # Virtual environments for the engines that come as wheels (PyPI).
   python3-venv
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
+  # `polyinfer serve`: GNU libmicrohttpd (server), cpp-httplib (the tests' and the
+  # bench's HTTP client).
+  libmicrohttpd-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler libonnx-dev
   # The OpenCV engine: the dnn module only (libopencv-dev pulls in all of OpenCV).
@@ -51,3 +54,6 @@ bash "$root/scripts/install_wheels.sh" mxnet
 # TVM (DLR's role): apache-tvm's runtime library and tvm-ffi's C API headers come
 # with the wheels (scripts/wheels/tvm.txt), whose Python compiles the test models.
 bash "$root/scripts/install_wheels.sh" tvm
+# The serving tests' client: tritonclient (scripts/wheels/serve.txt), Triton's
+# own Python client, drives `polyinfer serve` in tests/serve/.
+bash "$root/scripts/install_wheels.sh" serve

@@ -2,6 +2,7 @@
 // with its options bound to an args struct; main() runs the one selected.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,9 +55,13 @@ int runPredict(const PredictArgs& args);
 struct BenchArgs {
   std::vector<std::string> models;   ///< -u: files/dirs, comma lists allowed (one per engine)
   std::string modelPath;             ///< -p: a directory
-  std::string modelName;             ///< -n: a model's file name (stem) inside -p
+  std::string modelName;             ///< -n: a model's file name (stem) inside -p; with --url, the served model
+  std::string url;                   ///< --url: benchmark a KServe v2 HTTP server (http://host:port)
+  std::string modelVersion;          ///< --model-version (with --url); "": the server's choice
+  bool jsonTensors = false;          ///< --json-tensors (with --url): JSON instead of binary tensors
   std::vector<std::string> engines;  ///< -e: comma lists allowed
   std::string device = "cpu";
+  bool deviceGiven = false;          ///< --device was given
   std::string shapes;                ///< -s
   bool shapesGiven = false;
   std::vector<std::string> inputs;   ///< -i
@@ -97,5 +102,22 @@ CLI::App* addBenchCommand(CLI::App& app, BenchArgs& args);
 /// `argv` is kept for the report's command line and to re-run this program
 /// for each configuration of a comparison, sweep or tune.
 int runBench(const BenchArgs& args, int argc, char** argv);
+
+struct ServeArgs {
+  std::string repository;               ///< --model-repository
+  std::vector<std::string> loadModels;  ///< --load-model
+  std::string modelControlMode = "none";
+  std::string host = "0.0.0.0";
+  int httpPort = 8000;
+  int httpThreads = 1;
+  std::size_t maxConnections = 1024;
+  uint64_t maxRequestBytes = uint64_t{64} << 20;
+  uint64_t maxQueueSize = 256;
+  int idleTimeoutSeconds = 60;
+  std::string logLevel = "info";
+};
+CLI::App* addServeCommand(CLI::App& app, ServeArgs& args);
+/// Serves until SIGTERM/SIGINT; returns the exit code.
+int runServe(const ServeArgs& args);
 
 }  // namespace polyinfer::cli

@@ -31,9 +31,11 @@ int run(int argc, char** argv) {
   InfoArgs infoArgs;
   PredictArgs predictArgs;
   BenchArgs benchArgs;
+  ServeArgs serveArgs;
   CLI::App* info = addInfoCommand(app, infoArgs);
   CLI::App* predict = addPredictCommand(app, predictArgs);
   CLI::App* bench = addBenchCommand(app, benchArgs);
+  CLI::App* serve = addServeCommand(app, serveArgs);
 
   try {
     app.parse(argc, argv);
@@ -47,6 +49,7 @@ int run(int argc, char** argv) {
   if (info->parsed()) return runInfo(infoArgs);
   if (predict->parsed()) return runPredict(predictArgs);
   if (bench->parsed()) return runBench(benchArgs, argc, argv);
+  if (serve->parsed()) return runServe(serveArgs);
   printError("no command given (see `polyinfer --help`)");
   return kExitUsage;
 }
