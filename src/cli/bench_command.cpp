@@ -44,6 +44,17 @@ TUNE: --tune [--max-p99 MS] searches workers x intra-op threads (each a power of
   and prints how far they are from the best and the winning flags. Points use
   --min-time 3 unless given.
 
+REMOTE: --url http://HOST:PORT -n MODEL [--model-version V] [--json-tensors] benchmarks a
+  model served over the KServe v2 HTTP protocol. Inputs are made as for a local model (-i,
+  -s, or random data of the shapes in the server's model metadata), encoded once, and each
+  timed call is one POST /v2/models/MODEL/infer on the worker's own keep-alive connection
+  plus decoding the response (binary tensor data unless --json-tensors). -t workers = client
+  connections = concurrent requests; --rate works as below. The server's effective config
+  (GET .../config) is reported with source "server"; memory and CPU figures are this client
+  process's own (see the server's /metrics for its side). The server picks engine, threads
+  and batching, so -u/-p, -e, -O, --device, --intra/--inter-op-threads, --sweep, --tune and
+  --profile are refused with --url. https is not supported.
+
 OPEN LOOP: --rate QPS issues requests on a schedule (--arrival poisson|constant); latency
   counts from each request's intended start, so queueing shows (no coordinated omission).
 
@@ -82,15 +93,31 @@ CLI::App* addBenchCommand(CLI::App& app, BenchArgs& args) {
                   "in it, for the suffixes of the formats the engine plugins read (`polyinfer "
                   "info`).")
       ->type_name("DIR");
-  cmd->add_option("-n,--model-name", args.modelName, "Model file name inside -p, without extension.")
+  cmd->add_option("-n,--model-name", args.modelName,
+                  "Without --url: the model file name inside -p, without extension. With --url: "
+                  "the name of the served model (as in /v2/models/NAME).")
       ->type_name("NAME");
+  cmd->add_option("--url", args.url,
+                  "Benchmark a model served by a KServe v2 HTTP server (polyinfer serve, Triton, "
+                  "KServe) instead of one in this process: http://HOST:PORT, the model named by "
+                  "-n. Same stop rules, open/closed loop, statistics and reports; see REMOTE "
+                  "below.")
+      ->type_name("URL");
+  cmd->add_option("--model-version", args.modelVersion,
+                  "With --url: the served version to call. Default: the server's choice.")
+      ->type_name("V");
+  cmd->add_flag("--json-tensors", args.jsonTensors,
+                "With --url: send inputs and ask for outputs as JSON \"data\" instead of the "
+                "binary tensor data extension (the default).");
   cmd->add_option("-e,--engine", args.engines,
                   "Engine (`polyinfer info` lists them), or a comma list A,B to run side by "
                   "side. Default: chosen from the model format by the engine plugins.")
       ->type_name("ENGINE")
       ->delimiter(',')
       ->allow_extra_args(false);
-  cmd->add_option("--device", args.device, "Device: cpu, gpu0, ...")->capture_default_str();
+  cmd->add_option("--device", args.device, "Device: cpu, gpu0, ...")
+      ->capture_default_str()
+      ->each([&args](const std::string&) { args.deviceGiven = true; });
   CLI::Option* shapes =
       cmd->add_option("-s,--input-shapes", args.shapes,
                       "Random inputs of these shapes, DJL syntax: \"(1,3,224,224)f,(1,384)l\" or "

@@ -1,7 +1,7 @@
 // polyinfer bench after parsing: the checks that need no model, the report's
 // header (machine, command line, time), the choice between one run in this
-// process (bench_single.cpp) and a plan (bench_plan.cpp), and writing the
-// reports.
+// process (bench_single.cpp: a local model, or a served one with --url) and a
+// plan (bench_plan.cpp), and writing the reports.
 #include "bench_flow.hpp"
 
 #include <sys/utsname.h>
@@ -94,8 +94,54 @@ std::string commandLine(int argc, char** argv) {
   return line;
 }
 
+/// --url and the flags that go with it: the server owns the model, the
+/// engine and its settings, so the flags that choose them here are refused.
+void checkRemoteUsage(const BenchArgs& args) {
+  if (args.url.empty()) {
+    if (!args.modelVersion.empty())
+      throw Error(ErrorCode::InvalidArgument,
+                  "--model-version needs --url (it picks a version of a served model)");
+    if (args.jsonTensors)
+      throw Error(ErrorCode::InvalidArgument,
+                  "--json-tensors needs --url (it sets how tensors travel to a server)");
+    return;
+  }
+  const auto refuse = [](const std::string& flag, const std::string& why) {
+    return Error(ErrorCode::InvalidArgument,
+                 "--url cannot be combined with " + flag + ": " + why);
+  };
+  if (!args.models.empty())
+    throw refuse("-u/--model-url", "the model is the server's; name it with -n MODEL");
+  if (!args.modelPath.empty())
+    throw refuse("-p/--model-path", "the model is the server's; name it with -n MODEL");
+  if (!args.engines.empty())
+    throw refuse("-e/--engine", "the server runs the model on the engine its model config names");
+  if (!args.options.empty())
+    throw refuse("-O/--model-options",
+                 "engine options are set in the server's model config (parameters)");
+  if (args.deviceGiven)
+    throw refuse("--device", "the device is set in the server's model config");
+  if (args.intraOpThreads != 0)
+    throw refuse("--intra-op-threads",
+                 "the server's model config sets intra_op_threads (and instance_count)");
+  if (args.interOpThreads != 0)
+    throw refuse("--inter-op-threads", "inter-op threads are set in the server's model config");
+  if (!args.sweep.empty())
+    throw refuse("--sweep", "run one bench per server configuration instead");
+  if (args.tune) throw refuse("--tune", "run one bench per server configuration instead");
+  if (args.profile > 0)
+    throw refuse("--profile",
+                 "the profiler runs inside the engine's process; profile the model locally "
+                 "(polyinfer bench -u FILE --profile, or polyinfer predict --profile)");
+  if (args.modelName.empty())
+    throw Error(ErrorCode::InvalidArgument,
+                "--url needs -n MODEL: the name of the served model (as in " + args.url +
+                    "/v2/models/MODEL)");
+}
+
 /// Bad usage fails before anything runs.
 void checkUsage(const BenchArgs& args) {
+  checkRemoteUsage(args);
   if (!args.duration.empty()) benchflow::parseDuration(args.duration);
   if (!args.intRange.empty()) parseIntRange(args.intRange);
   if (args.shapesGiven) parseShapeSpecs(args.shapes);
@@ -153,7 +199,8 @@ int benchMain(const BenchArgs& args, int argc, char** argv) {
     code = planMain(effective, report, progress);
   } else {
     report.kind = BenchReport::Kind::Single;
-    SingleOutcome outcome = runSingle(effective, specFromArgs(args), interactive);
+    SingleOutcome outcome = args.url.empty() ? runSingle(effective, specFromArgs(args), interactive)
+                                             : runRemote(effective, interactive);
     if (outcome.result.stopReason == "failed") code = kExitFailure;
     report.runs.push_back(std::move(outcome.result));
     profile = std::move(outcome.profile);

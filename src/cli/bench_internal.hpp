@@ -1,9 +1,9 @@
 // What the parts of `polyinfer bench` share (private to the CLI): a run's
 // configuration (RunSpec) and outcome, and the functions each file provides —
 // bench_models.cpp (model arguments, durations), bench_single.cpp (one
-// configuration in this process), bench_child.cpp (one configuration in a
-// child process), bench_plan.cpp (comparisons, sweeps, tune) and
-// bench_flow.cpp (report metadata, benchMain).
+// configuration in this process, or against a server with --url),
+// bench_child.cpp (one configuration in a child process), bench_plan.cpp
+// (comparisons, sweeps, tune) and bench_flow.cpp (report metadata, benchMain).
 #pragma once
 
 #include <cstdint>
@@ -80,6 +80,10 @@ int resolveThreads(int threads);
 RunSpec specFromArgs(const BenchArgs& args);
 /// Loads, prepares and runs one configuration in this process.
 SingleOutcome runSingle(const BenchArgs& args, const RunSpec& spec, bool progress);
+/// --url: reads the served model's metadata, prepares the inputs from it and
+/// runs the load generator against the server (bench::makeRemoteTarget), with
+/// -t workers, each with its own connection. Memory and CPU are this client's.
+SingleOutcome runRemote(const BenchArgs& args, bool progress);
 
 // ------------------------------------------------------------ bench_child.cpp
 

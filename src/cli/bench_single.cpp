@@ -1,7 +1,9 @@
 // polyinfer bench: one configuration in this process — load the model with
 // the configuration's workers and thread counts, prepare the inputs (tiled to
 // --batch), run the load generator, and take one call's outputs and an
-// optional operator profile after the timed run.
+// optional operator profile after the timed run. With --url the same run
+// drives a KServe v2 server instead (runRemote): the inputs are made from the
+// served model's metadata.
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -11,6 +13,7 @@
 #include "bench_internal.hpp"
 #include "input_spec.hpp"
 #include "model_inputs.hpp"
+#include "remote_target.hpp"
 #include "runner.hpp"
 #include "target.hpp"
 
@@ -58,6 +61,23 @@ bench::RunOptions runOptions(const BenchArgs& args, const RunSpec& spec) {
   run.seed = args.seed;
   run.usableCores = usableCores();
   return run;
+}
+
+/// The load generator on `target`, with a progress line on a terminal.
+bench::RunResult runTarget(bench::Target& target, const BenchArgs& args, const RunSpec& spec,
+                           bool progress, bench::ResourceSampler& sampler) {
+  bench::RunOptions run = runOptions(args, spec);
+  ProgressLine line(progress);
+  if (progress)
+    run.onProgress = [&line](const bench::Progress& p) {
+      std::string text = fmt::format("{} {:.1f}s  {} calls  {:.1f}/s", p.phase, p.elapsedSeconds,
+                                     p.iterations, p.throughput);
+      if (p.fraction >= 0) text += fmt::format("  {:.0f}%", 100 * std::min(1.0, p.fraction));
+      line.show(text);
+    };
+  bench::RunResult result = bench::run(target, run, &sampler);
+  line.clear();
+  return result;
 }
 
 }  // namespace
@@ -119,19 +139,8 @@ SingleOutcome runSingle(const BenchArgs& args, const RunSpec& spec, bool progres
     extra.push_back({"batch", std::to_string(spec.batch), "explicit", "inputs tiled along dim 0"});
   std::unique_ptr<bench::Target> target = bench::makeModelTarget(model, inputs, extra);
 
-  bench::RunOptions run = runOptions(args, spec);
-  ProgressLine line(progress);
-  if (progress)
-    run.onProgress = [&line](const bench::Progress& p) {
-      std::string text = fmt::format("{} {:.1f}s  {} calls  {:.1f}/s", p.phase, p.elapsedSeconds,
-                                     p.iterations, p.throughput);
-      if (p.fraction >= 0) text += fmt::format("  {:.0f}%", 100 * std::min(1.0, p.fraction));
-      line.show(text);
-    };
-
   SingleOutcome outcome;
-  outcome.result = bench::run(*target, run, &sampler);
-  line.clear();
+  outcome.result = runTarget(*target, args, spec, progress, sampler);
   bench::RunResult& r = outcome.result;
   r.loadMs = loadMs;
   r.rssBaseMiB = rssBase;
@@ -147,6 +156,65 @@ SingleOutcome runSingle(const BenchArgs& args, const RunSpec& spec, bool progres
       outcome.profileError = e;
     }
   }
+  return outcome;
+}
+
+SingleOutcome runRemote(const BenchArgs& args, bool progress) {
+  bench::ResourceSampler sampler;
+  sampler.setPhase("load");
+  const double rssBase = bench::ResourceSampler::rssMiB();
+
+  // Inputs that can be read without the metadata first: bad input fails fast.
+  std::vector<ShapeSpec> shapes;
+  if (args.shapesGiven) shapes = parseShapeSpecs(args.shapes);
+  const std::vector<LoadedTensor> loaded = loadTensorArgs(args.inputs, "input");
+  const InputArgs inputArgs{args.inputs, args.shapesGiven, args.seed, args.distribution,
+                            args.intRange};
+
+  const bench::RemoteEndpoint endpoint{args.url, args.modelName, args.modelVersion,
+                                       !args.jsonTensors};
+  bench::RemoteModel served = bench::fetchRemoteModel(endpoint);
+
+  RunSpec spec;
+  spec.threads = resolveThreads(args.threads);
+  spec.batch = args.batch;
+  std::vector<std::string> sources;
+  Tensors inputs = buildInputs(inputArgs, served.inputs, loaded, shapes, sources);
+  if (spec.batch > 0) inputs = tileBatch(inputs, spec.batch);
+  const double rssAfterLoad = bench::ResourceSampler::rssMiB();
+
+  std::vector<bench::ConfigValue> extra{
+      {"inputs", sources.empty() ? "" : sources.front(), "benchmark",
+       args.inputs.empty() ? "random data of the served model's metadata shapes, made and "
+                             "encoded once before timing"
+                           : "read and encoded once before timing"},
+      {"client workers", std::to_string(spec.threads), args.threadsGiven ? "explicit" : "default",
+       "-t: concurrent requests in closed loop, one keep-alive HTTP connection each"},
+      {"measured process", "client", "benchmark",
+       "RSS, CPU seconds and utilisation in this report are this client process's own "
+       "(polyinfer bench), not the server's; the server reports its own in GET /metrics"}};
+  if (spec.batch > 0)
+    extra.push_back({"batch", std::to_string(spec.batch), "explicit", "inputs tiled along dim 0"});
+  std::unique_ptr<bench::Target> target =
+      bench::makeRemoteTarget(endpoint, std::move(served), inputs, extra);
+
+  SingleOutcome outcome;
+  outcome.result = runTarget(*target, args, spec, progress, sampler);
+  bench::RunResult& r = outcome.result;
+  r.loadMs = 0;  // the server loaded the model; nothing was loaded here
+  r.rssBaseMiB = rssBase;
+  r.rssAfterLoadMiB = rssAfterLoad;
+  r.rssPeakMiB = std::max({r.rssPeakMiB, rssBase, rssAfterLoad});
+  if (r.label.empty()) r.label = r.target.engineName;
+  // The runner's oversubscription warning is about workers computing on this
+  // machine's cores; a remote client's workers mostly wait on the network.
+  for (std::string& warning : r.warnings)
+    if (warning.find("oversubscribed") != std::string::npos)
+      warning = fmt::format(
+          "client threads {} > usable cores {}: the client's workers mostly wait for the server, "
+          "but when the server runs on this machine, client and server share its cores",
+          r.threads, usableCores());
+  if (r.stopReason != "failed") outcome.outputs = target->newWorker()->inferWithOutputs();
   return outcome;
 }
 

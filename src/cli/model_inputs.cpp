@@ -48,10 +48,9 @@ std::pair<int64_t, int64_t> parseIntRange(const std::string& text) {
 }
 
 /// The model's inputs, from -i, from -s, or random from declared shapes.
-Tensors buildInputs(const InputArgs& args, const Model& model,
+Tensors buildInputs(const InputArgs& args, const std::vector<TensorInfo>& infos,
                     const std::vector<LoadedTensor>& loaded, const std::vector<ShapeSpec>& shapes,
                     std::vector<std::string>& sources) {
-  const std::vector<TensorInfo>& infos = model.inputs();
   if (!args.files.empty()) {
     return arrangeInputs(loaded, infos, &sources);
   }
@@ -101,6 +100,12 @@ Tensors buildInputs(const InputArgs& args, const Model& model,
     sources.push_back(how);
   }
   return inputs;
+}
+
+Tensors buildInputs(const InputArgs& args, const Model& model,
+                    const std::vector<LoadedTensor>& loaded, const std::vector<ShapeSpec>& shapes,
+                    std::vector<std::string>& sources) {
+  return buildInputs(args, model.inputs(), loaded, shapes, sources);
 }
 
 }  // namespace polyinfer::cli

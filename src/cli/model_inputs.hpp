@@ -1,6 +1,7 @@
 // The inputs a command runs a model on: from files (-i), random data of given
 // shapes (-s), or random data of the model's declared shapes. Shared by
-// `predict` and `bench`.
+// `predict` and `bench` (in-process models and served ones, whose declared
+// inputs come from the server's metadata).
 #pragma once
 
 #include <cstdint>
@@ -25,10 +26,15 @@ struct InputArgs {
 /// "0,10" -> {0, 10}; Error(InvalidArgument) unless LOW < HIGH.
 std::pair<int64_t, int64_t> parseIntRange(const std::string& text);
 
-/// The model's inputs: `loaded` (from -i) arranged by the model's inputs; else
-/// random data of `shapes` (-s); else random data of the declared shapes
-/// (Error(InvalidArgument) with an example -s when they are not all fixed).
-/// `sources` receives where each input came from.
+/// A model's inputs, given its declared inputs `infos` (a loaded Model's, or a
+/// served model's metadata): `loaded` (from -i) arranged by the declared
+/// inputs; else random data of `shapes` (-s); else random data of the
+/// declared shapes (Error(InvalidArgument) with an example -s when they are
+/// not all fixed). `sources` receives where each input came from.
+Tensors buildInputs(const InputArgs& args, const std::vector<TensorInfo>& infos,
+                    const std::vector<LoadedTensor>& loaded, const std::vector<ShapeSpec>& shapes,
+                    std::vector<std::string>& sources);
+/// The same for a loaded model's declared inputs.
 Tensors buildInputs(const InputArgs& args, const Model& model,
                     const std::vector<LoadedTensor>& loaded, const std::vector<ShapeSpec>& shapes,
                     std::vector<std::string>& sources);
