@@ -39,6 +39,8 @@ struct HttpServer::Exchange {
   bool answered = false;   ///< the Responder has been called
   bool suspended = false;  ///< waiting, suspended, for the Responder
   bool closed = false;     ///< libmicrohttpd is done with the connection
+  std::function<void()> onDisconnect;  ///< the handler's, while it waits
+  int socket = -1;                     ///< the connection's, valid while suspended
 };
 
 namespace {
@@ -193,6 +195,13 @@ struct HttpServerCallbacks {
         &request);
     request.body = exchange.body;
     request.peer = peerOf(connection);
+    request.onDisconnect = [weak = std::weak_ptr<HttpServer::Exchange>(shared)](
+                               std::function<void()> action) {
+      if (auto ex = weak.lock()) {
+        std::lock_guard lock(ex->mutex);
+        if (!ex->answered) ex->onDisconnect = std::move(action);
+      }
+    };
 
     ++server.inFlight_;
     Responder respond = [shared](HttpResponse&& reply) {
@@ -203,6 +212,7 @@ struct HttpServerCallbacks {
         if (ex.answered || ex.closed) return;  // answered twice, or the connection is gone
         ex.answered = true;
         ex.response = std::move(reply);
+        ex.onDisconnect = nullptr;
         wake = ex.suspended;
         ex.suspended = false;
       }
@@ -218,14 +228,28 @@ struct HttpServerCallbacks {
       respond(std::move(reply));
     }
     std::optional<HttpResponse> reply;
+    bool watch = false;
     {
       std::lock_guard lock(exchange.mutex);
       if (exchange.answered) {
         reply.swap(exchange.response);
       } else {
         exchange.suspended = true;
+        watch = static_cast<bool>(exchange.onDisconnect);
+        if (watch) {
+          const MHD_ConnectionInfo* info =
+              MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+          exchange.socket = info != nullptr ? info->connect_fd : -1;
+        }
         MHD_suspend_connection(connection);
       }
+    }
+    if (watch) {
+      {
+        std::lock_guard lock(server.waitingMutex_);
+        server.waiting_.insert(shared);
+      }
+      server.waitingChanged_.notify_one();
     }
     if (!reply) return MHD_YES;
     return queue(connection, std::move(*reply));
@@ -295,9 +319,50 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info != nullptr ? info->port : options_.port;
+  watcher_ = std::thread([this] { watchDisconnects(); });
 }
 
 HttpServer::~HttpServer() { stop(); }
+
+// A client that closes its connection while its request waits (queued for a
+// worker) is noticed here: a suspended connection's socket reads as closed
+// (recv 0, or an error other than EAGAIN). Peeking never takes the bytes of a
+// next, pipelined request. The socket is read only while the exchange is still
+// suspended (its mutex held), when libmicrohttpd cannot have closed it.
+void HttpServer::watchDisconnects() {
+  std::unique_lock lock(waitingMutex_);
+  while (!watcherStop_) {
+    if (waiting_.empty()) {
+      waitingChanged_.wait(lock, [&] { return watcherStop_ || !waiting_.empty(); });
+      continue;
+    }
+    waitingChanged_.wait_for(lock, options_.disconnectCheckInterval);
+    std::vector<std::shared_ptr<Exchange>> check(waiting_.begin(), waiting_.end());
+    lock.unlock();
+    std::vector<std::shared_ptr<Exchange>> done;
+    for (const std::shared_ptr<Exchange>& exchange : check) {
+      std::function<void()> action;
+      {
+        std::lock_guard exchangeLock(exchange->mutex);
+        if (!exchange->suspended || exchange->answered || exchange->socket < 0) {
+          done.push_back(exchange);
+          continue;
+        }
+        char byte = 0;
+        const ssize_t got = ::recv(exchange->socket, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        const bool gone = got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                                       errno != EINTR);
+        if (gone) {
+          action.swap(exchange->onDisconnect);
+          done.push_back(exchange);
+        }
+      }
+      if (action) action();  // outside the lock: it may answer the request
+    }
+    lock.lock();
+    for (const std::shared_ptr<Exchange>& exchange : done) waiting_.erase(exchange);
+  }
+}
 
 void HttpServer::stopAccepting() {
   if (daemon_ == nullptr || !accepting_) return;
@@ -309,6 +374,12 @@ void HttpServer::stopAccepting() {
 void HttpServer::stop() {
   if (daemon_ == nullptr) return;
   stopAccepting();
+  {
+    std::lock_guard lock(waitingMutex_);
+    watcherStop_ = true;
+  }
+  waitingChanged_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
   MHD_stop_daemon(daemon_);
   daemon_ = nullptr;
 }

@@ -8,12 +8,17 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -30,6 +35,10 @@ struct HttpRequest {
   std::string peer;  ///< "127.0.0.1:51234"
   /// Value of a header (case-insensitive name), if present.
   std::optional<std::string_view> header(std::string_view name) const;
+  /// Sets what to run if the client closes its connection while the request
+  /// waits for its answer (e.g. withdraw it from a queue). Runs at most once,
+  /// on the server's watcher thread, and never after the Responder was called.
+  std::function<void(std::function<void()>)> onDisconnect;
 };
 
 struct HttpResponse {
@@ -56,6 +65,9 @@ struct HttpServerOptions {
   std::size_t maxBodyBytes = 64u << 20;  ///< a larger body gets 413
   std::size_t maxHeaderBytes = 16u << 10;  ///< request line + headers (libmicrohttpd answers 431)
   unsigned idleTimeoutSeconds = 60;      ///< a connection silent this long is closed
+  /// How often connections waiting for an answer are checked for a client
+  /// that went away (libmicrohttpd does not watch suspended connections).
+  std::chrono::milliseconds disconnectCheckInterval{50};
 };
 
 class HttpServer {
@@ -86,9 +98,16 @@ class HttpServer {
   friend struct HttpServerCallbacks;
   HttpServerOptions options_;
   HttpHandler handler_;
+  /// Checks the waiting exchanges' sockets for clients that closed them.
+  void watchDisconnects();
   MHD_Daemon* daemon_ = nullptr;
   int port_ = 0;
   bool accepting_ = true;
+  std::mutex waitingMutex_;
+  std::condition_variable waitingChanged_;
+  std::unordered_set<std::shared_ptr<Exchange>> waiting_;  ///< suspended, with an onDisconnect
+  bool watcherStop_ = false;
+  std::thread watcher_;
   std::atomic<std::size_t> inFlight_{0};
   std::atomic<std::size_t> connections_{0};
 };

@@ -50,6 +50,10 @@ struct ServedModel {
   std::string metadata;  ///< GET /v2/models/{m}: all served versions
 };
 
+// The client went away before its answer (nginx's code; nobody reads it, the
+// metrics count it as CANCELED).
+constexpr int kClientClosedRequest = 499;
+
 HttpResponse jsonResponse(int status, std::string body) {
   HttpResponse reply;
   reply.status = status;
@@ -72,8 +76,9 @@ int statusFor(ErrorCode code) {
     case ErrorCode::ResourceExhausted:
     case ErrorCode::Unavailable:
     case ErrorCode::DeadlineExceeded:
-    case ErrorCode::Cancelled:
       return 503;
+    case ErrorCode::Cancelled:
+      return kClientClosedRequest;
     default:
       return 500;
   }
@@ -412,6 +417,8 @@ struct Server::State {
       m.requestLatency.observe(std::chrono::duration<double, std::milli>(elapsed).count());
     } else if (reply.status == 503) {
       m.failureRejected.add();
+    } else if (reply.status == kClientClosedRequest) {
+      m.failureCanceled.add();
     } else if (reply.status == 500) {
       m.failureBackend.add();
     } else {
@@ -475,7 +482,7 @@ struct Server::State {
             : Clock::time_point::max();
     try {
       served->metrics->pending.add(1);
-      served->batcher->submit(
+      const uint64_t ticket = served->batcher->submit(
           std::move(decoded->inputs),
           [this, call](BatchingPredictor::Result&& result) {
             ServedVersion& sv = *call->served;
@@ -506,6 +513,8 @@ struct Server::State {
             }
           },
           deadline);
+      // A client that leaves while its request waits takes it off the queue.
+      request.onDisconnect([served, ticket] { served->batcher->cancel(ticket); });
     } catch (const Error& e) {
       served->metrics->pending.add(-1);
       finish(*call, errorResponse(statusFor(e.code()), e.what()), nullptr);

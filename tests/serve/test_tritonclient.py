@@ -353,6 +353,28 @@ class ServeTest(unittest.TestCase):
         self.assertIn("timed out", str(ctx.exception))
         self.assertLess(time.time() - start, 0.25, "answered only when the batch ran")
 
+    def test_client_that_disconnects_is_withdrawn_from_the_queue(self):
+        x = npy("dynamic_batch", "x")[:1]
+        body = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": list(x.shape),
+                                       "data": x.flatten().tolist()}]}).encode()
+        canceled = 'reason="CANCELED"'
+        before = self.metric("nv_inference_request_failure", "slow_queue", extra=canceled)
+        executions = self.metric("nv_inference_exec_count", "slow_queue")
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        s.sendall(b"POST /v2/models/slow_queue/infer HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
+                  b"\r\n\r\n" + body)
+        time.sleep(0.05)  # queued: its batch waits 300 ms for company
+        s.close()
+        deadline = time.time() + 0.2
+        while time.time() < deadline and \
+                self.metric("nv_inference_request_failure", "slow_queue", extra=canceled) == before:
+            time.sleep(0.01)
+        self.assertEqual(self.metric("nv_inference_request_failure", "slow_queue", extra=canceled), before + 1)
+        time.sleep(0.4)  # past the batch delay: the withdrawn request never ran
+        self.assertEqual(self.metric("nv_inference_exec_count", "slow_queue"), executions)
+        self.assertEqual(self.metric("nv_inference_pending_request_count", "slow_queue"), 0)
+
     # ------------------------------------------------------------ metrics
 
     def metric(self, name, model, version="1", extra=""):
