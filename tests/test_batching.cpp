@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "onnx_builder.hpp"
 #include "test_support.hpp"
 
 #if POLYINFER_HAVE_ONNXRUNTIME
@@ -170,83 +171,10 @@ class Gate {
   bool entered_ = false, open_ = false;
 };
 
-// ------------------------------------------------- tiny ONNX model builder
-//
-// Enough of protobuf's wire format to write a ModelProto with one node (as
-// in test_onnxruntime_engine.cpp).
-
-class Proto {
- public:
-  Proto& varint(int field, uint64_t value) {
-    key(field, 0);
-    raw(value);
-    return *this;
-  }
-  Proto& bytes(int field, std::string_view data) {
-    key(field, 2);
-    raw(data.size());
-    out_.append(data);
-    return *this;
-  }
-  Proto& message(int field, const Proto& inner) { return bytes(field, inner.out_); }
-  const std::string& str() const { return out_; }
-
- private:
-  void key(int field, int wire) { raw(static_cast<uint64_t>(field) << 3 | wire); }
-  void raw(uint64_t v) {
-    do {
-      uint8_t b = v & 0x7f;
-      v >>= 7;
-      out_.push_back(static_cast<char>(v ? b | 0x80 : b));
-    } while (v);
-  }
-  std::string out_;
-};
-
-using Dim = std::variant<int64_t, std::string>;  // fixed size or symbolic name
-
-Proto valueInfo(const std::string& name, DataType type, const std::vector<Dim>& dims) {
-  Proto shape;
-  for (const Dim& dim : dims) {
-    Proto d;
-    if (std::holds_alternative<int64_t>(dim))
-      d.varint(1, static_cast<uint64_t>(std::get<int64_t>(dim)));  // dim_value
-    else
-      d.bytes(2, std::get<std::string>(dim));  // dim_param
-    shape.message(1, d);
-  }
-  Proto tensorType;
-  tensorType.varint(1, static_cast<uint64_t>(type)).message(2, shape);
-  Proto typeProto;
-  typeProto.message(1, tensorType);
-  Proto info;
-  info.bytes(1, name).message(2, typeProto);
-  return info;
-}
-
-struct IoSpec {
-  std::string name;
-  DataType type;
-  std::vector<Dim> dims;
-};
-
-/// A ModelProto (IR 10, opset 21) with one node.
-std::string oneNodeModel(const std::string& opType, const std::vector<IoSpec>& inputs,
-                         const std::vector<IoSpec>& outputs) {
-  Proto node;
-  for (const IoSpec& in : inputs) node.bytes(1, in.name);
-  for (const IoSpec& out : outputs) node.bytes(2, out.name);
-  node.bytes(3, "node0").bytes(4, opType);
-  Proto graph;
-  graph.message(1, node).bytes(2, "g");
-  for (const IoSpec& in : inputs) graph.message(11, valueInfo(in.name, in.type, in.dims));
-  for (const IoSpec& out : outputs) graph.message(12, valueInfo(out.name, out.type, out.dims));
-  Proto opsetId;
-  opsetId.bytes(1, "").varint(2, 21);
-  Proto model;
-  model.varint(1, 10).bytes(2, "polyinfer-test").message(7, graph).message(8, opsetId);
-  return model.str();
-}
+// Tiny ONNX models: tests/support/onnx_builder.hpp.
+using test::Dim;
+using test::IoSpec;
+using test::oneNodeModel;
 
 class BatchingTest : public ::testing::Test {
  protected:
