@@ -20,6 +20,8 @@ packages=(
   # `polyinfer serve`: GNU libmicrohttpd (server), cpp-httplib (the tests' and the
   # bench's HTTP client).
   libmicrohttpd-dev libcpp-httplib-dev
+  # The fuzz targets (tests/fuzz, scripts/fuzz.sh): clang with libFuzzer's runtime.
+  clang libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler libonnx-dev
   # The OpenCV engine: the dnn module only (libopencv-dev pulls in all of OpenCV).

@@ -2,8 +2,9 @@
 # The README's test command: installs what is missing, then builds and runs
 # every test (normal build). With --sanitizers it also builds with
 # ASan+UBSan and runs every test, then with TSan and runs the multi-threaded
-# tests (label "threads"). .ci/run uses --sanitizers. The sanitizer builds
-# skip the benchmarks: timings under a sanitizer mean nothing.
+# tests (label "threads"), then runs each fuzz target for 20 s
+# (scripts/fuzz.sh). .ci/run uses --sanitizers. The sanitizer builds skip the
+# benchmarks: timings under a sanitizer mean nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 sanitizers=0
@@ -37,4 +38,7 @@ if ((sanitizers)); then
     -DPOLYINFER_SANITIZE=thread -DPOLYINFER_BUILD_BENCHMARKS=OFF
   TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=1:second_deadlock_stack=1" \
     run_suite "$root/build-tsan" -L threads
+
+  echo "== fuzzing (libFuzzer with ASan+UBSan, 20 s per target)"
+  bash "$root/scripts/fuzz.sh" 20
 fi
