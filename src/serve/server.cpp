@@ -230,8 +230,9 @@ struct Server::State {
   // A model leaving service: queued requests still run (shutdown drains),
   // on a thread of its own so the caller is not held up.
   void retire(ServedModel&& model) {
+    // Its metric series stay: requests still in flight update them, and a
+    // later load of the same version counts on (counters never go back).
     for (auto& [number, served] : model.versions) {
-      metrics.remove(ModelMetrics::labelsOf(served->name, served->versionText));
       coresCommitted -= served->workers * served->intraOpThreads;
       background([served = std::move(served)] { served->batcher->shutdown(); });
     }

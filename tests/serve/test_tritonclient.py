@@ -421,6 +421,15 @@ class RepositoryControlTest(unittest.TestCase):
                                            rtol=1e-5, atol=1e-6)
                 client.unload_model("spare")
                 self.assertFalse(client.is_model_ready("spare"))
+                # Its series stay (requests in flight may still count), and a reload counts on.
+                self.assertIn('model="spare"', raw(server, "GET", "/metrics")[2].decode())
+                client.load_model("spare")
+                np.testing.assert_allclose(client.infer("spare", [t]).as_numpy("y"), npy("mlp", "y"),
+                                           rtol=1e-5, atol=1e-6)
+                success = [l for l in raw(server, "GET", "/metrics")[2].decode().splitlines()
+                           if l.startswith("nv_inference_request_success{") and 'model="spare"' in l]
+                self.assertEqual(success[0].rsplit(" ", 1)[1], "2")
+                client.unload_model("spare")
                 with self.assertRaises(InferenceServerException):
                     client.load_model("not_there")
             finally:
