@@ -4,6 +4,7 @@
 # UBSan in build-fuzz/, and runs each for SECONDS (default 30) from its seed
 # corpus (tests/fuzz/corpus/<target>, copied: what a run finds stays in the
 # build directory). An allocation over 512 MiB counts as a crash, as does any
+# input taking over 25 s (a hang; generous, for a loaded machine), and any
 # exception other than polyinfer::Error. Exits non-zero on the first finding,
 # whose input is saved as build-fuzz/fuzz-artifacts/<target>-crash-*.
 # Usage: scripts/fuzz.sh [SECONDS]   (scripts/test.sh --sanitizers runs it with 20)
@@ -26,7 +27,7 @@ for target in kserve_request kserve_response model_config; do
   echo "fuzz: $target for ${seconds}s"
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     "$build/bin/fuzz_$target" -max_total_time="$seconds" -malloc_limit_mb=512 -rss_limit_mb=2048 \
-      -timeout=10 -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$target-" \
+      -timeout=25 -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$target-" \
       "$corpus" "$root/tests/fuzz/corpus/$target" 2>&1 |
     grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|INFO: seed corpus|Done )|ERROR|SUMMARY|==[0-9]+==' || true
   [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "fuzz: $target found a failure (see above)" >&2; exit 1; }
