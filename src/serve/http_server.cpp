@@ -13,6 +13,7 @@
 
 #include <microhttpd.h>
 
+#include "codec.hpp"
 #include "polyinfer/error.hpp"
 
 namespace polyinfer::serve {
@@ -45,16 +46,6 @@ struct HttpServer::Exchange {
 
 namespace {
 
-std::string errorJson(std::string_view message) {
-  // A message of our own, plain ASCII without quotes: escaping kept minimal.
-  std::string text = "{\"error\":\"";
-  for (char c : message) {
-    if (c == '"' || c == '\\') text += '\\';
-    text += c;
-  }
-  return text + "\"}";
-}
-
 MHD_Result queue(MHD_Connection* connection, HttpResponse&& reply) {
   auto* owned = new std::string(std::move(reply.body));
   MHD_Response* response = MHD_create_response_from_buffer_with_free_callback_cls(
@@ -80,7 +71,7 @@ MHD_Result queueError(MHD_Connection* connection, int status, std::string_view m
                       bool close) {
   HttpResponse reply;
   reply.status = status;
-  reply.body = errorJson(message);
+  reply.body = kserve::errorBody(message);
   reply.closeConnection = close;
   return queue(connection, std::move(reply));
 }
@@ -224,7 +215,7 @@ struct HttpServerCallbacks {
       // A handler bug must not take the connection down unanswered.
       HttpResponse reply;
       reply.status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-      reply.body = errorJson(std::string("internal error: ") + e.what());
+      reply.body = kserve::errorBody(std::string("internal error: ") + e.what());
       respond(std::move(reply));
     }
     std::optional<HttpResponse> reply;

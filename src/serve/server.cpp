@@ -45,7 +45,6 @@ struct ServedVersion {
 };
 
 struct ServedModel {
-  RepositoryModel repository;
   std::map<int64_t, std::shared_ptr<ServedVersion>> versions;  ///< served ones, ascending
   std::string metadata;  ///< GET /v2/models/{m}: all served versions
 };
@@ -205,7 +204,7 @@ struct Server::State {
 
   // Loads every served version of one model; replaces what was there.
   void loadModel(const std::string& name, int defaultIntra = 0) {
-    RepositoryModel entry = scanModel(options.repository, name);
+    const RepositoryModel entry = scanModel(options.repository, name);
     ServedModel model;
     const std::vector<ModelVersionDir> dirs = entry.served();
     if (dirs.empty())
@@ -218,7 +217,6 @@ struct Server::State {
     model.metadata = kserve::modelMetadata(name, versions, latest.model->engineName(),
                                            latest.model->inputs(), latest.model->outputs())
                          .dump();
-    model.repository = std::move(entry);
     {
       std::unique_lock lock(modelsMutex);
       auto it = models.find(name);
