@@ -6,23 +6,16 @@
 // sanitizer report, an allocation over libFuzzer's -malloc_limit_mb) is a bug.
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <memory>
 #include <optional>
-#include <string>
 
 #include "codec.hpp"
+#include "fuzz_body.hpp"
 #include "polyinfer/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 5) return 0;
-  std::optional<std::size_t> jsonLength;
-  if (data[0] & 1) {
-    uint32_t length = 0;
-    std::memcpy(&length, data + 1, sizeof length);
-    jsonLength = length;
-  }
-  auto body = std::make_shared<const std::string>(reinterpret_cast<const char*>(data + 5), size - 5);
+  const std::optional<polyinfer::fuzz::FuzzBody> input = polyinfer::fuzz::splitFuzzInput(data, size);
+  if (!input) return 0;
+  const auto& [jsonLength, body] = *input;
   try {
     polyinfer::kserve::InferRequest request = polyinfer::kserve::decodeInferRequest(body, jsonLength);
     // What the server does next with a decoded request: answer it.
