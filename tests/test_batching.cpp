@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "batching_support.hpp"
 #include "onnx_builder.hpp"
 #include "test_support.hpp"
 
@@ -28,25 +29,13 @@ using namespace std::chrono_literals;
 using Result = BatchingPredictor::Result;
 using Clock = BatchingPredictor::Clock;
 
-std::shared_ptr<Model> loadOrt(const fs::path& file, int workers = 1) {
-  return Model::load(Criteria{.modelPath = file,
-                              .engine = "onnxruntime",
-                              .options = {{"intraOpNumThreads", "1"}},
-                              .workers = workers});
-}
+using test::images;
+using test::loadOrt;
 
 std::shared_ptr<Model> loadGenerated(const std::string& name, int workers = 1) {
   return loadOrt(test::modelFile(name, "model.onnx"), workers);
 }
 
-/// dynamic_batch's input: `rows` images of 3x8x8, different for each seed.
-Tensor images(int64_t rows, int seed) {
-  Tensor t = Tensor::allocate(DataType::Float32, {rows, 3, 8, 8});
-  float* p = t.mutableData<float>();
-  for (int64_t i = 0; i < t.elementCount(); ++i)
-    p[i] = static_cast<float>((i * 7 + seed * 13) % 23) / 11.0f - 1.0f;
-  return t;
-}
 
 Tensor floats(Shape shape, float start) {
   Tensor t = Tensor::allocate(DataType::Float32, std::move(shape));

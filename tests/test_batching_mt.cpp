@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "batching_support.hpp"
 #include "test_support.hpp"
 
 #if POLYINFER_HAVE_ONNXRUNTIME
@@ -28,19 +29,10 @@ using Clock = BatchingPredictor::Clock;
 constexpr int kThreads = 8;
 constexpr int kCalls = 40;  // per thread
 
-std::shared_ptr<Model> loadDynamicBatch(int workers) {
-  return Model::load(Criteria{.modelPath = test::modelFile("dynamic_batch", "model.onnx"),
-                              .engine = "onnxruntime",
-                              .options = {{"intraOpNumThreads", "1"}},
-                              .workers = workers});
-}
+using test::images;
 
-Tensor images(int64_t rows, int seed) {
-  Tensor t = Tensor::allocate(DataType::Float32, {rows, 3, 8, 8});
-  float* p = t.mutableData<float>();
-  for (int64_t i = 0; i < t.elementCount(); ++i)
-    p[i] = static_cast<float>((i * 7 + seed * 13) % 23) / 11.0f - 1.0f;
-  return t;
+std::shared_ptr<Model> loadDynamicBatch(int workers) {
+  return test::loadOrt(test::modelFile("dynamic_batch", "model.onnx"), workers);
 }
 
 /// Inputs of 1 to 4 rows and what one predictor on one thread makes of them.
