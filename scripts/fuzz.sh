@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz: the KServe v2 request and response
-# decoders, the serving repository's config.json parser) with clang, ASan and
-# UBSan in build-fuzz/, and runs each for SECONDS (default 30) from its seed
-# corpus (tests/fuzz/corpus/<target>, copied: what a run finds stays in the
-# build directory). An allocation over 512 MiB counts as a crash, as does any
+# decoders, the gRPC request decoder, the serving repository's config.json
+# parser) with clang, ASan and UBSan in build-fuzz/, and runs each for SECONDS
+# (default 30) from its seed corpus (tests/fuzz/corpus/<target>, copied: what a
+# run finds stays in the build directory). An allocation over 512 MiB counts as a crash, as does any
 # input taking over 25 s (a hang; generous, for a loaded machine), and any
 # exception other than polyinfer::Error. Exits non-zero on the first finding,
 # whose input is saved as build-fuzz/fuzz-artifacts/<target>-crash-*.
@@ -21,7 +21,7 @@ bash "$root/scripts/build.sh" "$build" -DCMAKE_CXX_COMPILER=clang++ \
   -DPOLYINFER_WITH_TVM=OFF
 
 mkdir -p "$build/fuzz-artifacts"
-for target in kserve_request kserve_response model_config; do
+for target in kserve_request kserve_response kserve_grpc_request model_config; do
   corpus="$build/fuzz-corpus/$target"
   mkdir -p "$corpus"
   echo "fuzz: $target for ${seconds}s"

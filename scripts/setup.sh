@@ -18,8 +18,8 @@ packages=(
   python3-venv
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   # `polyinfer serve`: GNU libmicrohttpd (server), cpp-httplib (the tests' and the
-  # bench's HTTP client).
-  libmicrohttpd-dev libcpp-httplib-dev
+  # bench's HTTP client), grpc++ with its protoc plugin (the gRPC front end).
+  libmicrohttpd-dev libcpp-httplib-dev libgrpc++-dev protobuf-compiler-grpc
   # The fuzz targets (tests/fuzz, scripts/fuzz.sh): clang with libFuzzer's runtime.
   clang libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -109,6 +109,7 @@ struct ServeArgs {
   std::string modelControlMode = "none";
   std::string host = "0.0.0.0";
   int httpPort = 8000;
+  int grpcPort = 8001;  ///< -1: no gRPC
   int httpThreads = 1;
   std::size_t maxConnections = 1024;
   uint64_t maxRequestBytes = uint64_t{64} << 20;

@@ -17,14 +17,17 @@ namespace polyinfer::cli {
 CLI::App* addServeCommand(CLI::App& app, ServeArgs& args) {
   CLI::App* cmd = app.add_subcommand(
       "serve",
-      "Serve the models of a model repository over HTTP with the KServe v2 / Open Inference "
-      "Protocol (the protocol of Triton, KServe and MLServer: their clients and perf_analyzer "
-      "work unchanged). Repository layout: <repo>/<model>/<version>/<model file>, plus an "
+      "Serve the models of a model repository over HTTP and gRPC with the KServe v2 / Open "
+      "Inference Protocol (the protocol of Triton, KServe and MLServer: their clients work "
+      "unchanged). Repository layout: <repo>/<model>/<version>/<model file>, plus an "
       "optional <repo>/<model>/config.json (engine, parameters, max_batch_size, "
       "dynamic_batching, instance_count, intra_op_threads, max_queue_size, version_policy). "
       "Endpoints: /v2/health/live|ready, /v2, /v2/models/{m}[/versions/{v}][/ready|/config], "
       "POST .../infer (JSON and binary tensors), POST /v2/repository/index, "
       "/v2/repository/models/{m}/load|unload, GET /metrics (Prometheus, Triton's metric names). "
+      "gRPC: inference.GRPCInferenceService's ServerLive, ServerReady, ModelReady, "
+      "ServerMetadata, ModelMetadata, ModelInfer (raw or typed contents) and RepositoryIndex/"
+      "ModelLoad/ModelUnload; other methods answer UNIMPLEMENTED. "
       "SIGTERM or SIGINT: stop accepting, answer every accepted request, exit 0.");
   cmd->add_option("--model-repository,-r", args.repository, "The model repository directory.")
       ->required();
@@ -43,6 +46,11 @@ CLI::App* addServeCommand(CLI::App& app, ServeArgs& args) {
   cmd->add_option("--http-port", args.httpPort, "HTTP port; 0: any free port (printed).")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
+  cmd->add_option("--grpc-port", args.grpcPort,
+                  "gRPC port (inference.GRPCInferenceService, on --host); 0: any free port "
+                  "(printed); -1: no gRPC.")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
   cmd->add_option("--http-threads", args.httpThreads,
                   "Network threads (an epoll loop each; requests waiting for a worker hold no "
                   "thread).")
@@ -54,7 +62,8 @@ CLI::App* addServeCommand(CLI::App& app, ServeArgs& args) {
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   cmd->add_option("--max-request-bytes", args.maxRequestBytes,
-                  "Largest request body; a larger one gets 413 before it is read.")
+                  "Largest request body (HTTP; also the largest gRPC message); a larger one gets "
+                  "413 before it is read (gRPC: RESOURCE_EXHAUSTED).")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
       ->capture_default_str();
   cmd->add_option("--max-queue-size", args.maxQueueSize,
@@ -90,6 +99,7 @@ int runServe(const ServeArgs& args) {
   options.modelControlMode = args.modelControlMode;
   options.http.host = args.host;
   options.http.port = args.httpPort;
+  options.grpcPort = args.grpcPort;
   options.http.threads = args.httpThreads;
   options.http.maxConnections = args.maxConnections;
   options.http.maxBodyBytes = args.maxRequestBytes;

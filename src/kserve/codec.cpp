@@ -67,22 +67,6 @@ std::string quotedNames(const std::vector<std::string_view>& names) {
   return list;
 }
 
-// Every requested name is one of `available`, and none is requested twice.
-void checkRequestedNames(const std::vector<RequestedOutput>& requested,
-                         const std::vector<std::string_view>& available) {
-  for (std::size_t i = 0; i < requested.size(); ++i) {
-    const std::string& name = requested[i].name;
-    bool known = false;
-    for (std::string_view output : available) known = known || output == name;
-    if (!known)
-      throw invalid("unknown output '" + name + "'; the model's outputs: " + quotedNames(available));
-    for (std::size_t j = 0; j < i; ++j)
-      if (requested[j].name == name)
-        throw invalid("output '" + name + "' is requested twice; the model's outputs: " +
-                      quotedNames(available));
-  }
-}
-
 // The JSON of one tensor up to its data: {"name":..,"datatype":..,"shape":[..]
 void appendTensorHead(std::string& out, std::string_view name, const Tensor& tensor,
                       std::string_view what) {
@@ -164,23 +148,35 @@ std::optional<std::size_t> appendBinaryParts(std::string& body,
   return jsonLength;
 }
 
-json shapeForMetadata(const TensorInfo& info) {
-  if (!info.rankKnown) return json::array({-1});
-  json shape = json::array();
-  for (int64_t dim : info.shape) shape.push_back(dim < 0 ? int64_t{-1} : dim);
-  return shape;
-}
-
 json tensorsForMetadata(const std::vector<TensorInfo>& infos) {
   json list = json::array();
   for (const TensorInfo& info : infos)
     list.push_back({{"name", info.name},
                     {"datatype", metadataDatatype(info.dtype)},
-                    {"shape", shapeForMetadata(info)}});
+                    {"shape", metadataShape(info)}});
   return list;
 }
 
 }  // namespace
+
+namespace detail {
+
+void checkRequestedNames(const std::vector<RequestedOutput>& requested,
+                         const std::vector<std::string_view>& available) {
+  for (std::size_t i = 0; i < requested.size(); ++i) {
+    const std::string& name = requested[i].name;
+    bool known = false;
+    for (std::string_view output : available) known = known || output == name;
+    if (!known)
+      throw invalid("unknown output '" + name + "'; the model's outputs: " + quotedNames(available));
+    for (std::size_t j = 0; j < i; ++j)
+      if (requested[j].name == name)
+        throw invalid("output '" + name + "' is requested twice; the model's outputs: " +
+                      quotedNames(available));
+  }
+}
+
+}  // namespace detail
 
 InferRequest decodeInferRequest(std::shared_ptr<const std::string> body,
                                 std::optional<std::size_t> jsonLength) {
@@ -370,6 +366,14 @@ std::optional<std::string> errorMessage(std::string_view body) {
   const json* error = member(document, "error");
   if (error == nullptr || !error->is_string()) return std::nullopt;
   return error->get<std::string>();
+}
+
+std::vector<int64_t> metadataShape(const TensorInfo& info) {
+  if (!info.rankKnown) return {-1};
+  std::vector<int64_t> shape;
+  shape.reserve(info.shape.size());
+  for (int64_t dim : info.shape) shape.push_back(dim < 0 ? int64_t{-1} : dim);
+  return shape;
 }
 
 nlohmann::json modelMetadata(std::string_view name, const std::vector<std::string>& versions,

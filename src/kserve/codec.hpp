@@ -135,6 +135,10 @@ std::string errorBody(std::string_view message);
 /// The message of an {"error": "..."} body, or nullopt when the body is not one.
 std::optional<std::string> errorMessage(std::string_view body);
 
+/// A tensor's shape as model metadata shows it: -1 for a dynamic dim, [-1] when the rank is
+/// unknown.
+std::vector<int64_t> metadataShape(const TensorInfo& info);
+
 /// Model metadata: {"name","versions":[...],"platform","inputs":[{"name","datatype","shape"}],
 /// "outputs":[...]}. shape uses -1 for dynamic dims (TensorInfo::shape -1); a tensor whose rank
 /// is unknown gets shape [-1]. datatype is metadataDatatype(dtype): the v2 name, else the

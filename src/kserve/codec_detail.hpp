@@ -7,10 +7,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "polyinfer/error.hpp"
+#include "codec.hpp"
 #include "polyinfer/tensor.hpp"
 
 namespace polyinfer::kserve::detail {
@@ -20,6 +22,9 @@ using nlohmann::json;
 inline Error invalid(const std::string& message) {
   return Error(ErrorCode::InvalidArgument, message);
 }
+
+/// 'text' in single quotes, for messages ("input 'x'").
+std::string inQuotes(std::string_view text);
 
 /// Parses JSON text; Triton's bare NaN, Infinity and -Infinity tokens are read as the strings
 /// "NaN", "Infinity", "-Infinity". Throws Error(InvalidArgument) "malformed JSON at byte N: ...".
@@ -40,6 +45,20 @@ std::string describeJson(const json& value);
 Tensors decodeTensorList(const json& list, std::string_view role,
                          const std::shared_ptr<const std::string>& body, std::size_t binaryOffset,
                          bool lengthGiven);
+
+/// A tensor of `dtype` and `shape` from `size` bytes laid out as the binary extension lays
+/// them out (also gRPC's raw contents). The size is checked against dtype and shape before
+/// anything is allocated: Error(InvalidArgument) naming `what` ("input 'x'"), expected and
+/// actual. A view of `data` kept alive by `holder` when the bytes are aligned for the type and
+/// holder is set, otherwise a copy.
+Tensor tensorFromBinaryBytes(std::string_view what, DataType dtype, const Shape& shape,
+                              const char* data, std::size_t size,
+                              const std::shared_ptr<const void>& holder);
+
+/// Every requested output name is one of `available` and none is requested twice, else
+/// Error(InvalidArgument) listing the outputs.
+void checkRequestedNames(const std::vector<RequestedOutput>& requested,
+                         const std::vector<std::string_view>& available);
 
 /// What appendJsonString does with bytes that are not UTF-8.
 enum class InvalidUtf8 {

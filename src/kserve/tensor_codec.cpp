@@ -23,16 +23,6 @@ namespace {
 // Deeper nesting than any real tensor has; bounds the recursion over "data".
 constexpr int kMaxDataNesting = 64;
 
-std::string inQuotes(std::string_view text) {
-  // Appended rather than "'" + string: GCC 12 warns falsely (-Wrestrict) about the latter.
-  std::string out;
-  out.reserve(text.size() + 2);
-  out += '\'';
-  out += text;
-  out += '\'';
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------
 // JSON text in
 
@@ -383,9 +373,8 @@ Tensor stringsFromBinary(const TensorSpec& spec, const char* data, std::size_t s
   return Tensor::fromStrings(spec.shape, std::move(values));
 }
 
-Tensor tensorFromBinary(const TensorSpec& spec, const std::shared_ptr<const std::string>& body,
-                        std::size_t offset) {
-  const char* data = body->data() + offset;
+Tensor tensorFromBinary(const TensorSpec& spec, const char* data,
+                        const std::shared_ptr<const void>& holder) {
   const std::size_t size = static_cast<std::size_t>(*spec.binarySize);
   if (spec.dtype == DataType::String) return stringsFromBinary(spec, data, size);
   if (spec.dtype == DataType::Bool)
@@ -395,9 +384,9 @@ Tensor tensorFromBinary(const TensorSpec& spec, const std::shared_ptr<const std:
                       std::to_string(static_cast<unsigned char>(data[i])) +
                       ", expected 0 or 1 for BOOL");
   const std::size_t alignment = bitsPerElement(spec.dtype) / 8;
-  if (reinterpret_cast<std::uintptr_t>(data) % alignment == 0)
-    // The tensor keeps the body alive; it is read-only by contract (the body is const).
-    return Tensor::view(spec.dtype, spec.shape, const_cast<char*>(data), size, body);
+  if (holder && reinterpret_cast<std::uintptr_t>(data) % alignment == 0)
+    // The tensor keeps the bytes alive; it is read-only by contract (they are const).
+    return Tensor::view(spec.dtype, spec.shape, const_cast<char*>(data), size, holder);
   Tensor copy = Tensor::allocate(spec.dtype, spec.shape);
   if (size) std::memcpy(copy.mutableRawData(), data, size);
   return copy;
@@ -501,6 +490,16 @@ void appendFloats(std::string& out, const Tensor& tensor, ToFloat toFloat) {
 
 }  // namespace
 
+std::string inQuotes(std::string_view text) {
+  // Appended rather than "'" + string: GCC 12 warns falsely (-Wrestrict) about the latter.
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '\'';
+  out += text;
+  out += '\'';
+  return out;
+}
+
 json parseJson(std::string_view text) {
   std::optional<std::string> quotedTokens;
   if (text.find("NaN") != std::string_view::npos || text.find("Infinity") != std::string_view::npos)
@@ -584,7 +583,7 @@ Tensors decodeTensorList(const json& list, std::string_view role,
   for (TensorSpec& spec : specs) {
     Tensor tensor;
     if (spec.binarySize) {
-      tensor = tensorFromBinary(spec, body, offset);
+      tensor = tensorFromBinary(spec, body->data() + offset, body);
       offset += static_cast<std::size_t>(*spec.binarySize);
     } else {
       tensor = tensorFromJson(spec);
@@ -592,6 +591,23 @@ Tensors decodeTensorList(const json& list, std::string_view role,
     tensors.push_back({std::move(spec.name), std::move(tensor)});
   }
   return Tensors(std::move(tensors));
+}
+
+Tensor tensorFromBinaryBytes(std::string_view what, DataType dtype, const Shape& shape,
+                              const char* data, std::size_t size,
+                              const std::shared_ptr<const void>& holder) {
+  TensorSpec spec;
+  spec.what = std::string(what);
+  spec.dtype = dtype;
+  spec.shape = shape;
+  try {
+    spec.count = elementCount(shape);
+  } catch (const Error& e) {
+    throw invalid(spec.what + ": " + e.what());
+  }
+  spec.binarySize = size;
+  checkBinarySize(spec);
+  return tensorFromBinary(spec, data, holder);
 }
 
 bool appendJsonString(std::string& out, std::string_view text, InvalidUtf8 mode) {

@@ -1,5 +1,5 @@
 // Server: `polyinfer serve` — the KServe v2 / Open Inference Protocol over
-// HTTP, on a model repository. Per served model version: one shared Model and
+// HTTP and gRPC, on a model repository. Per served model version: one shared Model and
 // a BatchingPredictor (a fixed pool of worker threads, each with its own
 // Predictor; a bounded queue; dynamic batching where configured). The HTTP
 // front end never runs inference: it decodes, queues, and the worker that ran
@@ -27,6 +27,9 @@ struct ServerOptions {
   /// POST /v2/repository/models/{m}/load|unload work (Triton's modes).
   std::string modelControlMode = "none";
   HttpServerOptions http;
+  /// The gRPC front end (inference.GRPCInferenceService): port, 0 for any free one, -1 for
+  /// none. It listens on http.host and takes messages up to http.maxBodyBytes.
+  int grpcPort = -1;
   /// Requests waiting per model version when its config.json sets no
   /// max_queue_size; beyond it: 503 with Retry-After.
   std::size_t defaultMaxQueueSize = 256;
@@ -47,7 +50,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  /// The HTTP port.
   int port() const noexcept;
+  /// The gRPC port; -1 when gRPC is off.
+  int grpcPort() const noexcept;
   /// What start-up prints: addresses, thread plan, models, versions and their
   /// effective configuration.
   std::string summary() const;

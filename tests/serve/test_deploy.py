@@ -71,6 +71,16 @@ def get(port, path):
         return e.code, e.read().decode()
 
 
+def grpc_ready(port):
+    """ServerReady over gRPC, with the client tritonclient ships."""
+    import tritonclient.grpc as grpcclient
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{port}")
+    try:
+        return client.is_server_ready()
+    finally:
+        client.close()
+
+
 class RunningServer:
     """The container's command line, run here on a test repository and a free port."""
 
@@ -78,15 +88,21 @@ class RunningServer:
         assert command[0] == "polyinfer", command
         command = replace_flag(command, "--model-repository", repository)
         command = replace_flag(command, "--http-port", "0")
+        self.grpc = flag(command, "--grpc-port") not in (None, "-1")
+        if self.grpc:
+            command = replace_flag(command, "--grpc-port", "0")
         self.proc = subprocess.Popen([ARGS.polyinfer, *command[1:], "--host", "127.0.0.1"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.port = None
+        self.grpc_port = None
         lines = []
         for line in self.proc.stdout:
             lines.append(line)
             m = re.search(r"http://[0-9.]+:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
+                g = re.search(r" and gRPC [0-9.]+:(\d+)", line)
+                self.grpc_port = int(g.group(1)) if g else None
                 break
         if self.port is None:
             raise AssertionError("server did not start: " + "".join(lines) + self.proc.stderr.read())
@@ -111,14 +127,20 @@ class DeployTest(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.repo, ignore_errors=True)
 
-    def check_container(self, container, probe_names):
+    def check_container(self, container, probe_names, grpc_exposed=True):
         """Runs the container's command; checks its port and probes against the server."""
         command = container["command"] + container["args"]
         port = int(flag(command, "--http-port"))
         ports = {p.get("name", str(p["containerPort"])): p["containerPort"] for p in container["ports"]}
         self.assertIn(port, ports.values(), "the server listens on a port the container does not expose")
+        grpc_port = flag(command, "--grpc-port")
+        self.assertIsNotNone(grpc_port, "the command line leaves the gRPC port to the default; state it")
+        if grpc_port != "-1" and grpc_exposed:
+            self.assertIn(int(grpc_port), ports.values(), "gRPC listens on a port the container does not expose")
         server = RunningServer(command, self.repo)
         try:
+            if grpc_port != "-1":
+                self.assertTrue(grpc_ready(server.grpc_port), "gRPC ServerReady")
             for probe in probe_names:
                 http = container[probe]["httpGet"]
                 probe_port = ports[http["port"]] if isinstance(http["port"], str) else http["port"]
@@ -143,8 +165,9 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(container["readinessProbe"]["httpGet"]["path"], "/v2/health/ready")
         # The Service selects the pods and targets the container's port.
         self.assertEqual(service["spec"]["selector"], deployment["spec"]["selector"]["matchLabels"])
-        target = service["spec"]["ports"][0]["targetPort"]
-        self.assertIn(target, [p.get("name") for p in container["ports"]] + [p["containerPort"] for p in container["ports"]])
+        for service_port in service["spec"]["ports"]:
+            self.assertIn(service_port["targetPort"],
+                          [p.get("name") for p in container["ports"]] + [p["containerPort"] for p in container["ports"]])
         # Prometheus scrapes the port and path the server serves metrics on.
         annotations = pod["metadata"]["annotations"]
         self.assertEqual(int(annotations["prometheus.io/port"]), int(flag(container["command"] + container["args"], "--http-port")))
@@ -164,7 +187,10 @@ class DeployTest(unittest.TestCase):
         command = container["command"] + container["args"]
         self.assertEqual(flag(command, "--http-port"), "8080")
         self.assertEqual(flag(command, "--model-repository"), "/mnt/models")
-        self.check_container(container, ["livenessProbe", "readinessProbe"])
+        # KServe allows one container port (the HTTP one); a gRPC InferenceService names the
+        # gRPC port itself (h2c), so it is not among the runtime's ports.
+        self.assertIn("grpc-v2", runtime["spec"]["protocolVersions"])
+        self.check_container(container, ["livenessProbe", "readinessProbe"], grpc_exposed=False)
         model = service["spec"]["predictor"]["model"]
         self.assertEqual(model["runtime"], runtime["metadata"]["name"])
         self.assertEqual(model["protocolVersion"], "v2")
@@ -175,14 +201,16 @@ class DeployTest(unittest.TestCase):
         with open(os.path.join(ARGS.source, "deploy", "Dockerfile")) as f:
             text = f.read()
         entry = json.loads(re.search(r"^ENTRYPOINT (.*)$", text, re.M).group(1))
-        exposed = int(re.search(r"^EXPOSE (\d+)", text, re.M).group(1))
-        self.assertEqual(int(flag(entry, "--http-port")), exposed)
+        exposed = [int(p) for p in re.search(r"^EXPOSE ([\d ]+)$", text, re.M).group(1).split()]
+        self.assertIn(int(flag(entry, "--http-port")), exposed)
+        self.assertIn(int(flag(entry, "--grpc-port")), exposed)
         self.assertIn("scripts/setup.sh", text)
         self.assertIn("scripts/build.sh", text)
         # The entrypoint is a valid command line: run it (the image's /models swapped).
         server = RunningServer(entry, self.repo)
         try:
             self.assertEqual(get(server.port, "/v2/health/ready")[0], 200)
+            self.assertTrue(grpc_ready(server.grpc_port))
         finally:
             self.assertEqual(server.stop(), 0)
 

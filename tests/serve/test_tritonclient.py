@@ -9,6 +9,7 @@ Usage: python test_tritonclient.py --polyinfer BIN --models DIR
 
 import argparse
 import concurrent.futures
+import contextlib
 import json
 import os
 import shutil
@@ -65,11 +66,12 @@ class Server:
 
     def __init__(self, repository, extra=()):
         cmd = [ARGS.polyinfer, "serve", "--model-repository", repository, "--host", "127.0.0.1",
-               "--http-port", "0", "--log-level", "debug", *extra]
+               "--http-port", "0", "--grpc-port", "0", "--log-level", "debug", *extra]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.summary = []
         deadline = time.time() + 120
         self.port = None
+        self.grpc_port = None
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if not line:
@@ -77,6 +79,8 @@ class Server:
             self.summary.append(line)
             if "serving KServe v2 on http://" in line:
                 self.port = int(line.split("http://")[1].split()[0].rsplit(":", 1)[1])
+                if " and gRPC " in line:
+                    self.grpc_port = int(line.split(" and gRPC ")[1].split()[0].rsplit(":", 1)[1])
             if self.port and line.startswith("threads:"):
                 break
         if self.port is None:
@@ -87,6 +91,7 @@ class Server:
         threading.Thread(target=self._drain, args=(self.proc.stdout, self.summary), daemon=True).start()
         threading.Thread(target=self._drain, args=(self.proc.stderr, self.stderr_lines), daemon=True).start()
         self.url = f"127.0.0.1:{self.port}"
+        self.grpc_url = f"127.0.0.1:{self.grpc_port}"
 
     @staticmethod
     def _drain(stream, sink):
@@ -106,6 +111,22 @@ class Server:
             except Exception:  # the drain thread may be reading it
                 pass
         return code
+
+
+@contextlib.contextmanager
+def serving(extra=(), with_control=False):
+    """`polyinfer serve` on a fresh test repository for a with-block; it must exit 0 at the end."""
+    tmp = tempfile.mkdtemp(prefix="polyinfer-serve-")
+    try:
+        make_repository(ARGS.models, tmp, with_control)
+        server = Server(tmp, extra)
+        try:
+            yield server
+        finally:
+            code = server.stop()
+            assert code == 0, f"server exit status {code}: {''.join(server.stderr_lines)[-2000:]}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def raw(server, method, path, body=None, headers=None):
@@ -403,10 +424,7 @@ class ServeTest(unittest.TestCase):
 
 class RepositoryControlTest(unittest.TestCase):
     def test_load_unload_index(self):
-        tmp = tempfile.mkdtemp(prefix="polyinfer-serve-ctl-")
-        try:
-            make_repository(ARGS.models, tmp, with_control=True)
-            server = Server(tmp, ["--model-control-mode", "explicit", "--load-model", "mlp"])
+        with serving(["--model-control-mode", "explicit", "--load-model", "mlp"], with_control=True) as server:
             client = httpclient.InferenceServerClient(server.url)
             try:
                 index = {m["name"]: m for m in client.get_model_repository_index()}
@@ -434,15 +452,9 @@ class RepositoryControlTest(unittest.TestCase):
                     client.load_model("not_there")
             finally:
                 client.close()
-                self.assertEqual(server.stop(), 0)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
 
     def test_load_refused_without_explicit_mode(self):
-        tmp = tempfile.mkdtemp(prefix="polyinfer-serve-none-")
-        try:
-            make_repository(ARGS.models, tmp)
-            server = Server(tmp)
+        with serving() as server:
             client = httpclient.InferenceServerClient(server.url)
             try:
                 with self.assertRaises(InferenceServerException) as ctx:
@@ -450,9 +462,6 @@ class RepositoryControlTest(unittest.TestCase):
                 self.assertIn("--model-control-mode explicit", str(ctx.exception))
             finally:
                 client.close()
-                self.assertEqual(server.stop(), 0)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class LimitsTest(unittest.TestCase):
