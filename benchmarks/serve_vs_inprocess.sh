@@ -7,12 +7,12 @@
 # BUILD_DIR: a build tree with bin/polyinfer and the onnxruntime plugin;
 # MODELS_DIR: tools/gen_models.py's output (resnet18, mobilenet_v2, mlp,
 # dynamic_batch). DURATION: each bench's -d (default 5s). Run by hand, not in
-# CI: about 3 minutes at the default duration.
+# CI: about 5 minutes at the default duration.
 #
 # It makes a temporary model repository (symlinks to the ONNX files, each
-# model with a config.json), starts `polyinfer serve` on a free loopback port,
-# and measures, alternating A B A B for 3 rounds so that drift (thermal, other
-# load) hits both arms alike:
+# model with a config.json), starts `polyinfer serve` on free loopback ports
+# (HTTP and gRPC), and measures, alternating A B A B for 3 rounds so that
+# drift (thermal, other load) hits both arms alike:
 #   1. throughput of resnet18 and mobilenet_v2, in-process (A) vs served over
 #      binary HTTP (B), at the same workers x intra-op threads: bench -t W
 #      --intra-op-threads I in-process; instance_count W and intra_op_threads I
@@ -22,6 +22,9 @@
 #   3. dynamic batching at 32 client workers on dynamic_batch: served
 #      throughput with max_batch_size 32 + dynamic_batching (B) vs the same
 #      model without (A), the ratio B/A.
+#   4. the two protocols on the same server: bench over binary HTTP (A) vs
+#      over gRPC (B, raw_input_contents): throughput of mobilenet_v2 at 2
+#      client workers, the ratio B/A; p50 of mlp at concurrency 1, B minus A.
 # Each figure: the median of the 3 rounds, and their min-max.
 #
 # Client and server run on this machine and share its cores: the served
@@ -29,20 +32,12 @@
 # client on the same host would. W defaults to the usable cores and I to 1
 # (W x I = cores); set WORKERS=.. INTRA=.. to change them.
 set -euo pipefail
+source "$(dirname "$0")/serve_common.sh"
 
-if [[ $# -lt 2 ]]; then
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-fi
-build=$(cd "$1" && pwd)
-models=$(cd "$2" && pwd)
+take_dirs 10 "$@"
 duration=${3:-5s}
-polyinfer=$build/bin/polyinfer
 rounds=3
-[[ -x $polyinfer ]] || { echo "no $polyinfer: build the polyinfer target first" >&2; exit 2; }
-for model in resnet18 mobilenet_v2 mlp dynamic_batch; do
-  [[ -f $models/$model/model.onnx ]] || { echo "no $models/$model/model.onnx: generate the test models first" >&2; exit 2; }
-done
+require_models resnet18 mobilenet_v2 mlp dynamic_batch
 # "throughput p50_ms" of a bench JSON report.
 if command -v jq >/dev/null; then
   figures() { jq -r '.runs[0] | "\(.throughput) \(.latency_ms.p50)"' "$1"; }
@@ -56,23 +51,13 @@ cores=$(nproc)
 workers=${WORKERS:-$cores}
 intra=${INTRA:-1}
 work=$(mktemp -d "${TMPDIR:-/tmp}/polyinfer_serve_vs_inprocess.XXXXXX")
-server_pid=""
 cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # ---- the repository: <repo>/<name>/1/model.onnx + config.json
-repo=$work/repository
-add_model() {  # name source config-json
-  mkdir -p "$repo/$1/1"
-  ln -s "$models/$2/model.onnx" "$repo/$1/1/model.onnx"
-  printf '%s\n' "$3" >"$repo/$1/config.json"
-}
 pool="\"engine\": \"onnxruntime\", \"instance_count\": $workers, \"intra_op_threads\": $intra"
 add_model resnet18 resnet18 "{$pool}"
 add_model mobilenet_v2 mobilenet_v2 "{$pool}"
@@ -81,24 +66,10 @@ add_model db_unbatched dynamic_batch "{$pool}"
 add_model db_batched dynamic_batch \
   "{$pool, \"max_batch_size\": 32, \"dynamic_batching\": {\"max_queue_delay_microseconds\": 500}}"
 
-# ---- the server, on a free port (it prints the one it got once every model is loaded)
-"$polyinfer" serve -r "$repo" --host 127.0.0.1 --http-port 0 --max-queue-size 1024 \
-  >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-url=""
-for _ in $(seq 1 600); do
-  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$work/serve.out" 2>/dev/null | head -n 1 || true)
-  [[ -n $url ]] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.2
-done
-if [[ -z $url ]]; then
-  echo "polyinfer serve did not start:" >&2
-  cat "$work/serve.out" "$work/serve.err" >&2
-  exit 1
-fi
-echo "polyinfer serve at $url; $cores usable cores; workers x intra-op = $workers x $intra;" \
-     "-d $duration per bench, $rounds rounds A B A B"
+# ---- the server, on free ports (it prints them once every model is loaded)
+start_server --grpc --max-queue-size 1024
+echo "polyinfer serve at $url and $grpc_url; $cores usable cores; workers x intra-op =" \
+     "$workers x $intra; -d $duration per bench, $rounds rounds A B A B"
 
 # bench NAME ARGS...: one quiet run; prints "throughput p50_ms" of its JSON.
 bench() {
@@ -152,6 +123,13 @@ compare "mlp added latency" latency \
 compare "dynamic_batch 32 clients" ratio \
   --url "$url" -n db_unbatched -t 32 -s '(1,3,8,8)f' -- \
   --url "$url" -n db_batched -t 32 -s '(1,3,8,8)f'
+# 4. the protocols: binary HTTP (A) vs gRPC (B), same server and models
+compare "mobilenet_v2 HTTP vs gRPC" ratio \
+  --url "$url" -n mobilenet_v2 -t 2 -- \
+  --url "$grpc_url" -n mobilenet_v2 -t 2
+compare "mlp HTTP vs gRPC" latency \
+  --url "$url" -n mlp -t 1 -- \
+  --url "$grpc_url" -n mlp -t 1
 
 # ---- the table
 python3 - "$results" "$workers" "$intra" <<'PY'
@@ -166,6 +144,8 @@ what = {
     "mobilenet_v2 throughput": f"served / in-process, inferences/s ({workers} workers x {intra} intra)",
     "mlp added latency": "served p50 - in-process p50, concurrency 1",
     "dynamic_batch 32 clients": "batched (max 32) / unbatched, inferences/s",
+    "mobilenet_v2 HTTP vs gRPC": "gRPC / binary HTTP, inferences/s (2 client workers)",
+    "mlp HTTP vs gRPC": "gRPC p50 - binary HTTP p50, concurrency 1",
 }
 print()
 print(f"{'case':<26} {'A median':>12} {'B median':>12} {'result (median)':>16} {'min-max':>18}  what")

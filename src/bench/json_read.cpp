@@ -82,6 +82,8 @@ RunResult readRun(const json& j) {
   r.stopReason = text(j, "stop_reason");
   r.warmupIterationsPerThread = integer(j, "warmup_iterations_per_thread");
   r.iterations = integer(j, "iterations");
+  r.rejected = integer(j, "rejected");  // absent (0) in reports written before it existed
+  r.rejectedRate = num(j, "rejected_rate");
   r.wallSeconds = num(j, "wall_s");
   r.throughput = num(j, "throughput");
   r.itemsPerSecond = num(j, "items_per_second");

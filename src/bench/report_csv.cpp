@@ -66,6 +66,8 @@ std::vector<std::pair<const char*, std::string>> fixedCells(const BenchReport& r
       {"stop_reason", run.stopReason},
       {"warmup_iterations_per_thread", std::to_string(run.warmupIterationsPerThread)},
       {"iterations", std::to_string(run.iterations)},
+      {"rejected", std::to_string(run.rejected)},
+      {"rejected_rate", num(run.rejectedRate)},
       {"wall_s", num(run.wallSeconds)},
       {"throughput", num(run.throughput)},
       {"items_per_second", num(detail::itemsPerSecond(run))},

@@ -66,6 +66,8 @@ ojson runJson(const BenchReport& report, std::size_t index, bool withSamples) {
   j["stop_reason"] = run.stopReason;
   j["warmup_iterations_per_thread"] = run.warmupIterationsPerThread;
   j["iterations"] = run.iterations;
+  j["rejected"] = run.rejected;
+  j["rejected_rate"] = number(run.rejectedRate);
   j["wall_s"] = number(run.wallSeconds);
   j["throughput"] = number(run.throughput);
   j["items_per_second"] = number(detail::itemsPerSecond(run));
@@ -162,8 +164,9 @@ ojson reportJson(const BenchReport& report, bool withSamples) {
     // The headline of a single run at the top, so `jq .throughput` works.
     const ojson& first = runs.front();
     for (const char* key :
-         {"engine", "model", "device", "batch", "threads", "iterations", "wall_s", "throughput",
-          "items_per_second", "latency_ms", "stable", "stop_reason", "error"})
+         {"engine", "model", "device", "batch", "threads", "iterations", "rejected",
+          "rejected_rate", "wall_s", "throughput", "items_per_second", "latency_ms", "stable",
+          "stop_reason", "error"})
       j[key] = first[key];
   }
   j["runs"] = std::move(runs);

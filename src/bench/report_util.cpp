@@ -176,6 +176,16 @@ std::vector<Fact> runThroughputFacts(const RunResult& run) {
     value +=
         fmt::format(" · {} items/s (batch {})", fmtRate(itemsPerSecond(run)), run.target.batch);
   facts.push_back({"throughput", value, ""});
+  if (run.rejected > 0) {
+    const int64_t sent = run.iterations + run.rejected;
+    facts.push_back(
+        {"rejected",
+         fmt::format("{} requests · {} req/s · {} of those sent, refused by the target as "
+                     "overloaded (not in the throughput or latency figures)",
+                     run.rejected, fmtRate(run.rejectedRate),
+                     fmtPct(100.0 * static_cast<double>(run.rejected) / static_cast<double>(sent))),
+         "warn"});
+  }
   if (!run.perThreadThroughput.empty()) {
     const auto [lo, hi] =
         std::minmax_element(run.perThreadThroughput.begin(), run.perThreadThroughput.end());

@@ -74,7 +74,8 @@ struct Fact {
 std::vector<Fact> headerFacts(const BenchReport& report);
 /// What ran and how: engine, model, device, inputs, mode, timed region, stop.
 std::vector<Fact> runSetupFacts(const RunResult& run);
-/// Throughput lines (before the latency table).
+/// Throughput lines (before the latency table), and the requests the
+/// target refused as overloaded when there were any.
 std::vector<Fact> runThroughputFacts(const RunResult& run);
 /// Load, memory, CPU, stability (after the latency table).
 std::vector<Fact> runResourceFacts(const BenchReport& report, const RunResult& run);

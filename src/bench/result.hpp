@@ -56,8 +56,15 @@ struct RunResult {
   int64_t warmupIterationsPerThread = 0;
 
   // ---- timing
-  int64_t iterations = 0;  ///< timed inferences, all threads
-  double wallSeconds = 0;  ///< timed region: first timed call start to last timed call end
+  int64_t iterations = 0;  ///< timed inferences the target answered, all threads
+  /// Timed requests the target refused as overloaded (TargetWorker::tryInfer:
+  /// a server's 503 or 429). Not failures and not samples: they are in no
+  /// latency, throughput or stability figure. A -c budget counts them.
+  int64_t rejected = 0;
+  double rejectedRate = 0;  ///< rejected / wallSeconds, requests/s
+  /// timed region: first timed call start to last timed call end (rejected
+  /// calls included)
+  double wallSeconds = 0;
   double throughput = 0;   ///< inferences/s = iterations / wallSeconds
   double itemsPerSecond = 0;  ///< throughput x batch
   LatencySummary latency;
@@ -85,7 +92,9 @@ struct RunResult {
   Arrival arrival = Arrival::Constant;
   double offeredRate = 0;   ///< requests/s asked for
   double achievedRate = 0;  ///< completed requests/s
-  int64_t late = 0;         ///< requests started more than 1 ms after their intended time
+  /// Requests (answered or rejected) started more than 1 ms after their
+  /// intended time.
+  int64_t late = 0;
   /// Requests due before the region ended that never started: the backlog
   /// left when the -d deadline (or the max-time cap) stopped new calls.
   int64_t missed = 0;

@@ -8,7 +8,8 @@
 // and reads the clocks at the phase boundaries. In the timed region a worker
 // touches only its own cache lines (its sample log, its counters) plus, in
 // -c and open-loop mode, one shared atomic ticket counter; it takes no lock
-// and allocates only when a 8192-sample chunk of its log is full.
+// and allocates only when a 8192-sample chunk of its log is full (and once
+// to keep the target's words for its first refused call).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -155,6 +156,10 @@ struct alignas(64) Slot {
   SampleLog log;
   std::atomic<int64_t> warmupCalls{0};  // read by the progress reporter
   std::atomic<int64_t> timedCalls{0};
+  std::atomic<int64_t> rejectedCalls{0};  // timed calls the target refused as overloaded
+  Nanos rejectedFirst = kNoLimit;         // earliest start (intended, in open loop) of those
+  Nanos rejectedLast = 0;                 // and latest end: they count in the region's wall time
+  std::string rejection;                  // the target's words for this worker's first one
   int64_t late = 0;
   Nanos firstInferenceNs = 0;
   std::thread thread;
@@ -213,6 +218,7 @@ class Runner {
   void timedClosed(Slot& slot);
   void timedOpen(Slot& slot);
   bool admitClosed(Nanos start);
+  void countRejected(Slot& slot, Nanos start, Nanos end);
   bool arrive(Step step);
   bool sleepUntil(Clock::time_point when);  // false when told to stop
   void recordFailure(int index, const char* phase, std::exception_ptr error, bool leaving);
@@ -316,7 +322,9 @@ void Runner::warmup(Slot& slot, int index) {
   if (!sleepUntil(warmupStart_ + delay)) return;
   for (int64_t i = 0; i < options_.warmupIterations; ++i) {
     if (stop_.load(std::memory_order_relaxed)) return;
-    slot.worker->infer();
+    // A refusal for overload warms nothing, but fails nothing either: under
+    // overload, many workers warming up at once is when a server sheds load.
+    (void)slot.worker->tryInfer();
     slot.warmupCalls.store(i + 1, std::memory_order_relaxed);
   }
 }
@@ -342,8 +350,12 @@ void Runner::timedClosed(Slot& slot) {
     // time it starts, so none starts at or after the deadline.
     const Nanos start = nanosSince(t0, Clock::now());
     if (!admitClosed(start)) break;
-    worker.infer();
+    const CallOutcome outcome = worker.tryInfer();
     const Nanos end = nanosSince(t0, Clock::now());
+    if (outcome == CallOutcome::Rejected) {
+      countRejected(slot, start, end);
+      continue;
+    }
     slot.log.push(start, end);
     slot.timedCalls.store(++calls, std::memory_order_relaxed);
     if (plan_.stopRule) {
@@ -374,14 +386,29 @@ void Runner::timedOpen(Slot& slot) {
       capHit_.store(true, std::memory_order_relaxed);
       break;
     }
-    worker.infer();
+    const CallOutcome outcome = worker.tryInfer();
     const Nanos end = nanosSince(t0, Clock::now());
+    if (actual - intended > kLateNs) ++slot.late;
+    // A refused request takes the next ticket at once: the schedule is fixed
+    // up front, so a refusal never delays the requests after it.
+    if (outcome == CallOutcome::Rejected) {
+      countRejected(slot, intended, end);
+      continue;
+    }
     // Latency from the intended start: time spent queued behind a slow
     // system counts (no coordinated omission).
     slot.log.push(intended, end);
-    if (actual - intended > kLateNs) ++slot.late;
     slot.timedCalls.store(++calls, std::memory_order_relaxed);
   }
+}
+
+void Runner::countRejected(Slot& slot, Nanos start, Nanos end) {
+  // The target's message once per worker: under overload most calls are
+  // refused, and one example says why.
+  if (slot.rejection.empty()) slot.rejection = slot.worker->lastRejection();
+  slot.rejectedFirst = std::min(slot.rejectedFirst, start);
+  slot.rejectedLast = std::max(slot.rejectedLast, end);
+  slot.rejectedCalls.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool Runner::sleepUntil(Clock::time_point when) {
@@ -492,8 +519,11 @@ void Runner::reportProgress(const char* phase, bool final) {
   p.phase = phase;
   const int n = options_.threads;
   if (p.phase == "timed") {
-    int64_t done = 0;
-    for (int i = 0; i < n; ++i) done += slots_[i].timedCalls.load(std::memory_order_relaxed);
+    int64_t done = 0, rejected = 0;
+    for (int i = 0; i < n; ++i) {
+      done += slots_[i].timedCalls.load(std::memory_order_relaxed);
+      rejected += slots_[i].rejectedCalls.load(std::memory_order_relaxed);
+    }
     std::chrono::steady_clock::time_point t0;
     {
       std::lock_guard lock(mutex_);
@@ -501,10 +531,12 @@ void Runner::reportProgress(const char* phase, bool final) {
     }
     p.elapsedSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
     p.iterations = done;
+    p.rejected = rejected;
     p.throughput = p.elapsedSeconds > 0 ? static_cast<double>(done) / p.elapsedSeconds : 0;
     const StopRule& stop = options_.stop;
     double fraction = -1;
-    if (stop.iterations) fraction = static_cast<double>(done) / static_cast<double>(*stop.iterations);
+    if (stop.iterations)
+      fraction = static_cast<double>(done + rejected) / static_cast<double>(*stop.iterations);
     if (stop.durationSeconds) fraction = std::max(fraction, p.elapsedSeconds / *stop.durationSeconds);
     if (plan_.stopRule) {
       const double byCount = stop.minIterations > 0
@@ -624,8 +656,21 @@ RunResult Runner::buildResult(const std::vector<MemorySample>& boundaryReads) {
     first = std::min(first, s.start);
     last = std::max(last, s.end);
   }
-  if (!samples.empty()) r.wallSeconds = static_cast<double>(last - first) / 1e9;
+  // Refused calls are no samples, but the region's wall time spans them.
+  std::string rejection;
+  for (int i = 0; i < options_.threads; ++i) {
+    const Slot& slot = slots_[i];
+    const int64_t refused = slot.rejectedCalls.load(std::memory_order_relaxed);
+    if (refused == 0) continue;
+    r.rejected += refused;
+    first = std::min(first, slot.rejectedFirst);
+    last = std::max(last, slot.rejectedLast);
+    if (rejection.empty()) rejection = slot.rejection;
+  }
+  const int64_t sent = r.iterations + r.rejected;
+  if (sent > 0) r.wallSeconds = static_cast<double>(last - first) / 1e9;
   r.throughput = r.wallSeconds > 0 ? static_cast<double>(r.iterations) / r.wallSeconds : 0;
+  r.rejectedRate = r.wallSeconds > 0 ? static_cast<double>(r.rejected) / r.wallSeconds : 0;
   r.itemsPerSecond = r.throughput * static_cast<double>(r.target.batch);
   r.latency = summarize(r.samplesMs);
   for (int i = 0; i < options_.threads; ++i)
@@ -638,7 +683,7 @@ RunResult Runner::buildResult(const std::vector<MemorySample>& boundaryReads) {
   // worker can meet the cap in the instant another meets the rule.
   bool capped = capHit_.load() || plan_.scheduleCutByCap;
   if (plan_.stopRule && ruleMet_.load()) capped = false;
-  if (stop.iterations && r.iterations == *stop.iterations) capped = false;
+  if (stop.iterations && sent == *stop.iterations) capped = false;
   if (failure_) {
     r.stopReason = "failed";
     r.error = "benchmark: " + failure_->phase + " failed on thread " + std::to_string(failure_->thread) +
@@ -646,7 +691,7 @@ RunResult Runner::buildResult(const std::vector<MemorySample>& boundaryReads) {
               " timed calls: " + describe(failure_->error, nullptr);
   } else if (capped) {
     r.stopReason = "max time";
-  } else if (stop.iterations && r.iterations == *stop.iterations) {
+  } else if (stop.iterations && sent == *stop.iterations) {
     r.stopReason = "iterations";
   } else if (stop.durationSeconds) {
     r.stopReason = "duration";
@@ -662,7 +707,7 @@ RunResult Runner::buildResult(const std::vector<MemorySample>& boundaryReads) {
     r.offeredRate = *options_.rate;
     r.achievedRate = r.throughput;
     for (int i = 0; i < options_.threads; ++i) r.late += slots_[i].late;
-    if (!failure_) r.missed = static_cast<int64_t>(plan_.arrivals.size()) - r.iterations;
+    if (!failure_) r.missed = static_cast<int64_t>(plan_.arrivals.size()) - sent;
   }
 
   if (!samples.empty()) addStability(r, samples, first, last);
@@ -698,8 +743,12 @@ RunResult Runner::buildResult(const std::vector<MemorySample>& boundaryReads) {
     r.warnings.push_back("max time " + formatNumber(*stop.maxSeconds) + " s reached before " + wanted +
                          ": " + std::to_string(r.iterations) + " timed iterations");
   }
+  if (r.rejected > 0)
+    r.warnings.push_back("the target refused " + std::to_string(r.rejected) + " of " + std::to_string(sent) +
+                         " timed requests as overloaded; the latency, throughput and stability figures "
+                         "cover the " + std::to_string(r.iterations) + " it answered. It said: " + rejection);
   if (plan_.open && r.late > 0)
-    r.warnings.push_back("open loop: " + std::to_string(r.late) + " of " + std::to_string(r.iterations) +
+    r.warnings.push_back("open loop: " + std::to_string(r.late) + " of " + std::to_string(sent) +
                          " requests started more than 1 ms after their intended time (the target, or " +
                          std::to_string(options_.threads) + " worker thread(s), could not keep up with " +
                          formatNumber(*options_.rate) + " requests/s); their latency includes the wait");

@@ -16,6 +16,13 @@
 // slow system cannot hide queueing delay (no coordinated omission). With -d
 // a request due before the deadline that could not start before it is not
 // started: it is counted in RunResult::missed.
+//
+// A timed call the target refuses as overloaded (TargetWorker::tryInfer
+// answers Rejected: a server's 503 or 429) does not stop the run: it is
+// counted in RunResult::rejected, and is no sample. In open loop the worker
+// takes the next request at once, so refusals never delay the schedule. A
+// warm-up call refused is not an error either. Any other failure stops the
+// run, as below.
 #pragma once
 
 #include <chrono>
@@ -33,7 +40,8 @@ namespace polyinfer::bench {
 
 /// When the timed region ends.
 struct StopRule {
-  /// -c: this many timed inferences in total, a budget shared by all workers.
+  /// -c: this many timed requests in total (answered or refused as
+  /// overloaded), a budget shared by all workers.
   std::optional<int64_t> iterations;
   /// -d: seconds; no call starts after the deadline, so the region ends at
   /// most one call after it.
@@ -54,8 +62,9 @@ struct StopRule {
 struct Progress {
   std::string phase;  ///< "warmup", "timed"
   double elapsedSeconds = 0;
-  int64_t iterations = 0;
-  double throughput = 0;  ///< so far, inferences/s
+  int64_t iterations = 0;  ///< answered
+  int64_t rejected = 0;    ///< refused as overloaded (timed region)
+  double throughput = 0;   ///< so far, inferences/s
   /// 0..1 when the stop rule allows an estimate (-c, -d, min time); < 0 otherwise.
   double fraction = -1;
 };

@@ -1,9 +1,9 @@
 // What the load generator drives. A Target serves inference calls; each
 // worker thread of a run gets its own TargetWorker, made before the clock
 // starts. The in-process target wraps a shared polyinfer::Model (one Predictor
-// per worker, inputs prepared once); a remote target (a KServe v2 HTTP
-// endpoint) can be added later as another Target without touching the runner,
-// the statistics or the reports.
+// per worker, inputs prepared once); the remote target (remote_target.hpp) is
+// a KServe v2 HTTP endpoint behind the same interface, so the runner, the
+// statistics and the reports know no engine and no protocol.
 #pragma once
 
 #include <memory>
@@ -38,13 +38,32 @@ struct TargetInfo {
   std::vector<std::string> inputs;
 };
 
-/// Per-thread state of a target. infer() is called from one thread at a time
-/// (the worker that owns it); it throws polyinfer::Error on failure.
+/// What a call of TargetWorker::tryInfer came to.
+enum class CallOutcome {
+  Answered,  ///< the target ran the inference
+  Rejected,  ///< the target refused it as overloaded and ran nothing
+};
+
+/// Per-thread state of a target. Its calls come from one thread at a time
+/// (the worker that owns it); they throw polyinfer::Error on failure.
 class TargetWorker {
  public:
   virtual ~TargetWorker() = default;
-  /// One inference on the prepared inputs: the timed unit.
+  /// One inference on the prepared inputs; a refusal is an error too.
   virtual void infer() = 0;
+  /// One inference that the target may refuse as overloaded: the runner's
+  /// timed unit. Rejected when the target ran nothing because it is too busy
+  /// (a server shedding load: HTTP 503 or 429), which a run under overload
+  /// counts instead of stopping on; every other failure throws, as infer()
+  /// does. The default never rejects: an in-process model has no queue to
+  /// refuse from.
+  virtual CallOutcome tryInfer() {
+    infer();
+    return CallOutcome::Answered;
+  }
+  /// The target's own words for the last rejection (the server's message and
+  /// status), for the report; "" when it never rejected.
+  virtual std::string lastRejection() const { return {}; }
   /// One inference returning the outputs (for parity checks; not timed).
   virtual Tensors inferWithOutputs() = 0;
 };

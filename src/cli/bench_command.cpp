@@ -45,15 +45,23 @@ TUNE: --tune [--max-p99 MS] searches workers x intra-op threads (each a power of
   --min-time 3 unless given.
 
 REMOTE: --url http://HOST:PORT -n MODEL [--model-version V] [--json-tensors] benchmarks a
-  model served over the KServe v2 HTTP protocol. Inputs are made as for a local model (-i,
-  -s, or random data of the shapes in the server's model metadata), encoded once, and each
-  timed call is one POST /v2/models/MODEL/infer on the worker's own keep-alive connection
-  plus decoding the response (binary tensor data unless --json-tensors). -t workers = client
-  connections = concurrent requests; --rate works as below. The server's effective config
-  (GET .../config) is reported with source "server"; memory and CPU figures are this client
-  process's own (see the server's /metrics for its side). The server picks engine, threads
-  and batching, so -u/-p, -e, -O, --device, --intra/--inter-op-threads, --sweep, --tune and
-  --profile are refused with --url. https is not supported.
+  model served over the KServe v2 HTTP protocol; --url grpc://HOST:PORT -n MODEL
+  [--model-version V] over its gRPC protocol (inference.GRPCInferenceService). The URL's
+  scheme picks the protocol; https://, grpcs:// and other schemes are refused. Inputs are
+  made as for a local model (-i, -s, or random data of the shapes in the server's model
+  metadata), encoded once, and each timed call is one POST /v2/models/MODEL/infer on the
+  worker's own keep-alive connection (binary tensor data unless --json-tensors), or one
+  gRPC ModelInfer on the worker's own channel (raw_input_contents; --json-tensors is
+  refused), plus decoding the response. -t workers = client connections = concurrent
+  requests; --rate works as below. The server's effective config (HTTP: GET .../config;
+  gRPC has no such call, so only the model metadata's platform) is reported with source
+  "server"; memory and CPU figures are this client process's own (see the server's
+  /metrics for its side). The server picks engine, threads and batching, so -u/-p, -e, -O,
+  --device, --intra/--inter-op-threads, --sweep, --tune and --profile are refused with
+  --url. A request the server refuses as overloaded (HTTP 503 or 429; gRPC UNAVAILABLE or
+  RESOURCE_EXHAUSTED on a connection that is up) is counted as rejected (count and rate in
+  every report, kept out of latency and throughput) and the run goes on; any other failure
+  stops it, a lost connection too.
 
 OPEN LOOP: --rate QPS issues requests on a schedule (--arrival poisson|constant); latency
   counts from each request's intended start, so queueing shows (no coordinated omission).
@@ -98,17 +106,17 @@ CLI::App* addBenchCommand(CLI::App& app, BenchArgs& args) {
                   "the name of the served model (as in /v2/models/NAME).")
       ->type_name("NAME");
   cmd->add_option("--url", args.url,
-                  "Benchmark a model served by a KServe v2 HTTP server (polyinfer serve, Triton, "
-                  "KServe) instead of one in this process: http://HOST:PORT, the model named by "
-                  "-n. Same stop rules, open/closed loop, statistics and reports; see REMOTE "
-                  "below.")
+                  "Benchmark a model served by a KServe v2 server (polyinfer serve, Triton, "
+                  "KServe) instead of one in this process: http://HOST:PORT over HTTP, "
+                  "grpc://HOST:PORT over gRPC, the model named by -n. Same stop rules, "
+                  "open/closed loop, statistics and reports; see REMOTE below.")
       ->type_name("URL");
   cmd->add_option("--model-version", args.modelVersion,
                   "With --url: the served version to call. Default: the server's choice.")
       ->type_name("V");
   cmd->add_flag("--json-tensors", args.jsonTensors,
-                "With --url: send inputs and ask for outputs as JSON \"data\" instead of the "
-                "binary tensor data extension (the default).");
+                "With --url http://: send inputs and ask for outputs as JSON \"data\" instead "
+                "of the binary tensor data extension (the default). Not with grpc://.");
   cmd->add_option("-e,--engine", args.engines,
                   "Engine (`polyinfer info` lists them), or a comma list A,B to run side by "
                   "side. Default: chosen from the model format by the engine plugins.")

@@ -2,8 +2,8 @@
 // the configuration's workers and thread counts, prepare the inputs (tiled to
 // --batch), run the load generator, and take one call's outputs and an
 // optional operator profile after the timed run. With --url the same run
-// drives a KServe v2 server instead (runRemote): the inputs are made from the
-// served model's metadata.
+// drives a KServe v2 server over HTTP or gRPC instead (runRemote): the inputs
+// are made from the served model's metadata.
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -72,6 +72,7 @@ bench::RunResult runTarget(bench::Target& target, const BenchArgs& args, const R
     run.onProgress = [&line](const bench::Progress& p) {
       std::string text = fmt::format("{} {:.1f}s  {} calls  {:.1f}/s", p.phase, p.elapsedSeconds,
                                      p.iterations, p.throughput);
+      if (p.rejected > 0) text += fmt::format("  {} rejected", p.rejected);
       if (p.fraction >= 0) text += fmt::format("  {:.0f}%", 100 * std::min(1.0, p.fraction));
       line.show(text);
     };
@@ -160,6 +161,13 @@ SingleOutcome runSingle(const BenchArgs& args, const RunSpec& spec, bool progres
 }
 
 SingleOutcome runRemote(const BenchArgs& args, bool progress) {
+  // The scheme picks the protocol; a URL it refuses (https, unknown schemes)
+  // is a usage error before anything is sent.
+  const bool grpc = bench::remoteProtocol(args.url) == bench::RemoteProtocol::Grpc;
+  if (grpc && args.jsonTensors)
+    throw Error(ErrorCode::InvalidArgument,
+                "--json-tensors cannot be used with --url grpc://: gRPC carries tensors as raw "
+                "bytes (raw_input_contents); JSON tensors are an HTTP encoding (--url http://)");
   bench::ResourceSampler sampler;
   sampler.setPhase("load");
   const double rssBase = bench::ResourceSampler::rssMiB();
@@ -189,7 +197,8 @@ SingleOutcome runRemote(const BenchArgs& args, bool progress) {
                              "encoded once before timing"
                            : "read and encoded once before timing"},
       {"client workers", std::to_string(spec.threads), args.threadsGiven ? "explicit" : "default",
-       "-t: concurrent requests in closed loop, one keep-alive HTTP connection each"},
+       grpc ? "-t: concurrent requests in closed loop, one gRPC channel (HTTP/2 connection) each"
+            : "-t: concurrent requests in closed loop, one keep-alive HTTP connection each"},
       {"measured process", "client", "benchmark",
        "RSS, CPU seconds and utilisation in this report are this client process's own "
        "(polyinfer bench), not the server's; the server reports its own in GET /metrics"}};
