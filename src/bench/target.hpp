@@ -2,8 +2,8 @@
 // worker thread of a run gets its own TargetWorker, made before the clock
 // starts. The in-process target wraps a shared polyinfer::Model (one Predictor
 // per worker, inputs prepared once); the remote target (remote_target.hpp) is
-// a KServe v2 HTTP endpoint behind the same interface, so the runner, the
-// statistics and the reports know no engine and no protocol.
+// a KServe v2 server over HTTP or gRPC behind the same interface, so the
+// runner, the statistics and the reports know no engine and no protocol.
 #pragma once
 
 #include <memory>
@@ -53,7 +53,7 @@ class TargetWorker {
   virtual void infer() = 0;
   /// One inference that the target may refuse as overloaded: the runner's
   /// timed unit. Rejected when the target ran nothing because it is too busy
-  /// (a server shedding load: HTTP 503 or 429), which a run under overload
+  /// (a server shedding load: HTTP 503 or 429, gRPC UNAVAILABLE), which a run under overload
   /// counts instead of stopping on; every other failure throws, as infer()
   /// does. The default never rejects: an in-process model has no queue to
   /// refuse from.

@@ -135,8 +135,8 @@ void checkRemoteUsage(const BenchArgs& args) {
                  "(polyinfer bench -u FILE --profile, or polyinfer predict --profile)");
   if (args.modelName.empty())
     throw Error(ErrorCode::InvalidArgument,
-                "--url needs -n MODEL: the name of the served model (as in " + args.url +
-                    "/v2/models/MODEL)");
+                "--url needs -n MODEL: the name of the served model (as the server's model "
+                "metadata names it: GET /v2/models/MODEL over HTTP, ModelMetadata over gRPC)");
 }
 
 /// Bad usage fails before anything runs.
