@@ -337,6 +337,9 @@ void encodeInferRequest(std::string_view modelName, std::string_view modelVersio
   request.set_model_version(std::string(modelVersion));
   if (!id.empty()) request.set_id(std::string(id));
   if (timeoutMicroseconds > 0) (*request.mutable_parameters())["timeout"].set_int64_param(timeoutMicroseconds);
+  // Raw for all or none (the protocol's rule); a type without a typed field forces raw.
+  bool raw = rawInputs;
+  for (const NamedTensor& input : inputs) raw = raw || contentsField(input.tensor.dtype()) == nullptr;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const NamedTensor& input = inputs[i];
     if (input.name.empty())
@@ -345,18 +348,13 @@ void encodeInferRequest(std::string_view modelName, std::string_view modelVersio
     const std::string what = "input " + inQuotes(input.name);
     auto& tensor = *request.add_inputs();
     setHead(tensor, input.name, datatypeName(input.tensor.dtype(), what), input.tensor.shape());
-    if (!rawInputs) tensorToContents(input.tensor, *tensor.mutable_contents());
-  }
-  // Raw for all or none (the protocol's rule); a type without a typed field forces raw.
-  bool raw = rawInputs;
-  for (const NamedTensor& input : inputs) raw = raw || contentsField(input.tensor.dtype()) == nullptr;
-  if (raw) {
-    for (int i = 0; i < request.inputs_size(); ++i) request.mutable_inputs(i)->clear_contents();
-    for (const NamedTensor& input : inputs) {
-      std::string& bytes = *request.add_raw_input_contents();
-      bytes.reserve(binaryDataSize(input.tensor, "input " + inQuotes(input.name)));
-      appendBinaryData(bytes, input.tensor);
+    if (!raw) {
+      tensorToContents(input.tensor, *tensor.mutable_contents());
+      continue;
     }
+    std::string& bytes = *request.add_raw_input_contents();
+    bytes.reserve(binaryDataSize(input.tensor, what));
+    appendBinaryData(bytes, input.tensor);
   }
   for (const RequestedOutput& output : outputs) request.add_outputs()->set_name(output.name);
 }

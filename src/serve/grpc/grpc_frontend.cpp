@@ -180,7 +180,9 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     call->protocol = "grpc";
     call->start = std::chrono::steady_clock::now();
     call->peer = context->peer();
-    call->bytesIn = request->ByteSizeLong();
+    // Sizes only for the access log: ByteSizeLong walks the whole message.
+    const bool accessLog = state_.options().accessLog;
+    call->bytesIn = accessLog ? request->ByteSizeLong() : 0;
     call->id = request->id();
     auto* reactor = new InferReactor(state_, call);
 
@@ -208,7 +210,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     try {
       const uint64_t ticket = state_.submit(
           call, std::move(decoded->inputs), deadline,
-          [reactor, call, response](BatchingPredictor::Result&& result) {
+          [reactor, call, response, accessLog](BatchingPredictor::Result&& result) {
             if (result.error) {
               const auto [code, message] = describe(result.error);
               return reactor->finish(Status(requestCode(code), message), statusFor(code),
@@ -218,7 +220,8 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
               const ServedVersion& sv = *call->served;
               kserve::encodeInferResponse(sv.name, sv.versionText, call->id, result.outputs,
                                           call->outputs, *response);
-              reactor->finish(Status::OK, 200, &result.timing, response->ByteSizeLong());
+              reactor->finish(Status::OK, 200, &result.timing,
+                              accessLog ? response->ByteSizeLong() : 0);
             } catch (const Error& e) {
               response->Clear();
               reactor->finish(Status(requestCode(e.code()), e.what()), statusFor(e.code()),
