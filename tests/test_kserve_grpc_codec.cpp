@@ -145,8 +145,8 @@ TEST(KServeGrpcCodec, ResponseRefusesUnknownOrRepeatedOutputs) {
 }
 
 TEST(KServeGrpcCodec, Metadata) {
-  TensorInfo x{"x", DataType::Float32, {-1, 3}, true, {}};
-  TensorInfo any{"y", DataType::Undefined, {}, false, {}};
+  TensorInfo x{"x", DataType::Float32, {-1, 3}, true, {}, std::nullopt};
+  TensorInfo any{"y", DataType::Undefined, {}, false, {}, std::nullopt};
   inference::ModelMetadataResponse response;
   fillModelMetadata("m", {"1", "2"}, "onnxruntime", {x}, {any}, response);
   EXPECT_EQ(response.versions_size(), 2);

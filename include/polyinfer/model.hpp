@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "polyinfer/profile.hpp"
 #include "polyinfer/tensor.hpp"
 #include "polyinfer/thread_budget.hpp"
+#include "polyinfer/value.hpp"
 
 namespace polyinfer {
 
@@ -58,9 +60,15 @@ struct TensorInfo {
   Shape shape;                        ///< meaningful only when rankKnown
   bool rankKnown = false;
   std::vector<std::string> dimNames;  ///< symbolic names of dynamic dims, or empty strings
+  /// Set for an input or output that is not a tensor (a sequence, map or
+  /// optional): its declared type; dtype is then Undefined and rankKnown
+  /// false. A model with one is run with Predictor::predictValues.
+  std::optional<ValueType> valueType;
 
-  /// "float32[?,3,224,224]", "?[?]" when nothing is known.
+  /// "float32[?,3,224,224]", "?[?]" when nothing is known, the value type
+  /// ("seq(float32[?])") for a non-tensor.
   std::string describe() const;
+  bool isTensor() const noexcept { return !valueType.has_value(); }
 };
 
 /// Runs inference. Not thread-safe: create one per thread from the shared
@@ -83,8 +91,20 @@ class Predictor {
   /// they are checked against the model's declared inputs first (count,
   /// names, dtype, rank, fixed dims) and a mismatch throws Error naming the
   /// expected and actual value. Outputs come back in the model's output order,
-  /// named. After any Error the predictor stays usable.
+  /// named. After any Error the predictor stays usable. A model with a
+  /// non-tensor input or output (Model::tensorsOnly() false) is refused with
+  /// Error(InvalidArgument) naming it: run it with predictValues.
   Tensors predict(const Tensors& inputs);
+
+  /// Runs a model whose inputs or outputs may be sequences, maps or
+  /// optionals (Model::inputValues says which); works for tensor-only models
+  /// too. Inputs are matched and checked as for predict, recursively
+  /// (sequence elements, map key and value types, an optional's content); a
+  /// plain value given for an optional input counts as present. An empty
+  /// optional input is Value::none(). Outputs in model order, named: an
+  /// optional output that is empty is Value::none(). An engine that handles
+  /// tensors only throws Error(Unsupported) naming the value type.
+  Values predictValues(const Values& inputs);
 
   /// Runs the model `iterations` times with the engine's profiler on and
   /// returns the time per operator type. Inputs as for predict. Throws
@@ -96,6 +116,7 @@ class Predictor {
  private:
   /// The inputs in model order, checked against the declared infos.
   const Tensors& ordered(const Tensors& inputs, Tensors& reordered) const;
+  Values orderedValues(const Values& inputs) const;
   template <typename Call>
   auto callEngine(Call&& call);
   friend class Model;
@@ -127,11 +148,20 @@ class Model : public std::enable_shared_from_this<Model> {
   const ModelLocation& location() const noexcept { return location_; }
   const std::vector<TensorInfo>& inputs() const noexcept { return inputs_; }
   const std::vector<TensorInfo>& outputs() const noexcept { return outputs_; }
+  /// The same inputs and outputs with their full value types: what to read
+  /// for a model whose inputs or outputs are not all tensors.
+  const std::vector<ValueInfo>& inputValues() const noexcept { return inputValues_; }
+  const std::vector<ValueInfo>& outputValues() const noexcept { return outputValues_; }
+  /// Whether every input and output is a tensor, so that predict() can run it.
+  bool tensorsOnly() const noexcept { return tensorsOnly_; }
   /// The check Predictor::predict makes before running: inputs all named (in
   /// any order) or all by position, each matching its declared input (count,
   /// names, dtype, rank, fixed dims). Throws the Error predict would throw
   /// (InvalidArgument, or NotFound for an unknown name). Thread-safe.
   void checkInputs(const Tensors& inputs) const;
+  /// The check Predictor::predictValues makes before running; throws as it
+  /// would. Thread-safe.
+  void checkValues(const Values& inputs) const;
   /// Effective settings with their sources (threads, optimisation, device...).
   const std::vector<ConfigEntry>& config() const noexcept { return config_; }
 
@@ -147,6 +177,9 @@ class Model : public std::enable_shared_from_this<Model> {
   ModelLocation location_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
+  std::vector<ValueInfo> inputValues_;
+  std::vector<ValueInfo> outputValues_;
+  bool tensorsOnly_ = true;
   std::vector<ConfigEntry> config_;
   std::shared_ptr<plugin::EngineModel> impl_;
   /// Non-re-entrant engines: each predictor gets its own native instance;

@@ -29,11 +29,14 @@
 #include "polyinfer/profile.hpp"
 #include "polyinfer/tensor.hpp"
 #include "polyinfer/thread_budget.hpp"
+#include "polyinfer/value.hpp"
 
 /// Bump whenever anything in this header or the types it uses changes layout.
 /// 3: model locations and manifests (formats), per-predictor native instances,
 /// thread counts in LoadRequest, EngineDescription public.
-#define POLYINFER_PLUGIN_ABI_VERSION 3
+/// 4: values (sequences, maps, optionals): EngineModel::inputValues /
+/// outputValues, EnginePredictor::predictValues, TensorInfo::valueType.
+#define POLYINFER_PLUGIN_ABI_VERSION 4
 
 namespace polyinfer::plugin {
 
@@ -71,6 +74,13 @@ class EnginePredictor {
   /// against the declared infos. Returns the outputs in output order, named.
   /// Must translate engine exceptions into polyinfer::Error.
   virtual Tensors predict(const Tensors& inputs) = 0;
+  /// Runs a model with non-tensor inputs or outputs (sequences, maps,
+  /// optionals). Inputs as for predict, in model order, checked against the
+  /// declared value types; an optional input is Value::none() or an optional
+  /// holding its value. Outputs in model order, named. The default serves
+  /// engines that know tensors only: all-tensor inputs go to predict(), any
+  /// other value is Error(Unsupported) naming its type.
+  virtual Values predictValues(const Values& inputs);
   /// Runs the model `iterations` times (>= 1) with the engine's profiler on
   /// and returns per-operator times (engine, iterations and wallMs are filled
   /// in by the core). nullopt: this engine cannot report them.
@@ -94,6 +104,12 @@ class EngineModel {
   virtual ~EngineModel() = default;
   virtual std::vector<TensorInfo> inputs() const = 0;
   virtual std::vector<TensorInfo> outputs() const = 0;
+  /// The inputs' and outputs' full value types, same order and names as
+  /// inputs()/outputs(). The default (engines that know tensors only) makes
+  /// each TensorInfo a tensor type; an engine that has non-tensor inputs or
+  /// outputs overrides both and sets TensorInfo::valueType for those.
+  virtual std::vector<ValueInfo> inputValues() const;
+  virtual std::vector<ValueInfo> outputValues() const;
   virtual std::vector<ConfigEntry> config() const = 0;
   /// Re-entrant engines: a predictor over this shared model.
   virtual std::unique_ptr<EnginePredictor> createPredictor() const;

@@ -279,6 +279,15 @@ using ExceptionTranslator = std::optional<TranslatedError> (*)(ErrorCode code);
 /// copied, or it changes and dangles with the caller's input.
 bool overlapsInput(const void* data, std::size_t bytes, const Tensors& inputs);
 
+// ------------------------------------------------------------------ values
+
+/// A TensorInfo as a ValueInfo: its valueType when set, else a tensor type
+/// with the same dtype, shape and dim names.
+ValueInfo valueInfoOf(const TensorInfo& info);
+/// A ValueInfo as a TensorInfo (what EngineModel::inputs() reports): the
+/// dtype and shape of a tensor type, valueType set for any other kind.
+TensorInfo tensorInfoOf(const ValueInfo& info);
+
 // ------------------------------------------------------------------ once per process
 
 /// What `open` returns, made once per process on first use (thread-safe):

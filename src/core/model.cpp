@@ -64,6 +64,10 @@ const ThreadBudget& processBudget() {
 }
 
 void checkInput(const TensorInfo& info, const Tensor& given) {
+  if (info.valueType)
+    throw Error(ErrorCode::InvalidArgument,
+                "input '" + info.name + "' is " + info.describe() +
+                    ", not a tensor: run this model with Predictor::predictValues");
   if (!given.valid())
     throw Error(ErrorCode::InvalidArgument,
                 "input '" + info.name + "': expected " + info.describe() + ", got an empty tensor");
@@ -74,16 +78,22 @@ void checkInput(const TensorInfo& info, const Tensor& given) {
     if (info.shape[d] >= 0 && info.shape[d] != given.shape()[d]) throwMismatch(info, given);
 }
 
-std::string quotedNames(const std::vector<TensorInfo>& infos) {
+/// The declared type of an input, for messages.
+std::string typeText(const TensorInfo& info) { return info.describe(); }
+std::string typeText(const ValueInfo& info) { return info.type.describe(); }
+
+template <typename Info>
+std::string quotedNames(const std::vector<Info>& infos) {
   std::vector<std::string> names;
-  for (const TensorInfo& info : infos) names.push_back("'" + info.name + "'");
+  for (const Info& info : infos) names.push_back("'" + info.name + "'");
   return names.empty() ? std::string("none") : detail::join(names);
 }
 
-/// The inputs in the order of `infos`, checked against them: `inputs` itself
-/// when already in order, else `reordered` filled with them.
-const Tensors& orderedInputs(const std::vector<TensorInfo>& infos, const Tensors& inputs,
-                             Tensors& reordered) {
+/// The inputs in the order of `infos` (Tensors with TensorInfos, Values with
+/// ValueInfos): `inputs` itself when already in order, else `reordered`
+/// filled with them. Checks count and names, not types.
+template <typename Items, typename Info>
+const Items& orderByName(const std::vector<Info>& infos, const Items& inputs, Items& reordered) {
   // The common case — inputs in model order, named as the model names them
   // or not named at all — is passed through without copying.
   bool inOrder = inputs.size() == infos.size();
@@ -98,38 +108,113 @@ const Tensors& orderedInputs(const std::vector<TensorInfo>& infos, const Tensors
     throw Error(ErrorCode::InvalidArgument,
                 "predict: expected inputs either all named or all by position, got a mix");
 
-  const Tensors* result = &inputs;
+  const Items* result = &inputs;
   if (!inOrder) {
     if (!anyNamed || infos.empty())
       throw Error(ErrorCode::InvalidArgument,
                   "predict: expected " + std::to_string(infos.size()) + " input(s) (" +
                       quotedNames(infos) + "), got " + std::to_string(inputs.size()));
-    for (const NamedTensor& given : inputs) {
+    for (const auto& given : inputs) {
       const bool known = std::any_of(infos.begin(), infos.end(),
-                                     [&](const TensorInfo& info) { return info.name == given.name; });
+                                     [&](const Info& info) { return info.name == given.name; });
       if (!known)
         throw Error(ErrorCode::NotFound, "predict: unknown input '" + given.name +
                                              "'; model inputs: " + quotedNames(infos));
       if (std::count_if(inputs.begin(), inputs.end(),
-                        [&](const NamedTensor& t) { return t.name == given.name; }) > 1)
+                        [&](const auto& t) { return t.name == given.name; }) > 1)
         throw Error(ErrorCode::InvalidArgument, "predict: input '" + given.name + "' given twice");
     }
-    for (const TensorInfo& info : infos) {
-      const Tensor* tensor = inputs.find(info.name);
-      if (tensor == nullptr)
+    for (const Info& info : infos) {
+      const auto* item = inputs.find(info.name);
+      if (item == nullptr)
         throw Error(ErrorCode::InvalidArgument, "predict: missing input '" + info.name +
-                                                    "' (expected " + info.describe() + ")");
-      reordered.add(info.name, *tensor);
+                                                    "' (expected " + typeText(info) + ")");
+      reordered.add(info.name, *item);
     }
     result = &reordered;
   }
-  for (std::size_t i = 0; i < infos.size(); ++i) checkInput(infos[i], (*result)[i].tensor);
   return *result;
+}
+
+/// The inputs in the order of `infos`, checked against them.
+const Tensors& orderedInputs(const std::vector<TensorInfo>& infos, const Tensors& inputs,
+                             Tensors& reordered) {
+  const Tensors& result = orderByName(infos, inputs, reordered);
+  for (std::size_t i = 0; i < infos.size(); ++i) checkInput(infos[i], result[i].tensor);
+  return result;
+}
+
+/// `given` checked against the declared `type` recursively; `where` names it
+/// in messages ("input 'x'", "input 'x' element 2"). Returns the value to
+/// pass on: a plain value given for an optional becomes an optional holding it.
+Value checkValue(const ValueType& type, const Value& given, const std::string& where) {
+  const auto mismatch = [&] {
+    return Error(ErrorCode::InvalidArgument, where + ": expected " + type.describe() + ", got " +
+                                                 (given.valid() ? given.describe() : std::string("no value")));
+  };
+  if (!given.valid()) throw mismatch();
+  switch (type.kind) {
+    case ValueKind::Tensor: {
+      if (!given.isTensor()) throw mismatch();
+      const Tensor& tensor = given.tensor();
+      if (type.dtype != DataType::Undefined && type.dtype != tensor.dtype()) throw mismatch();
+      if (type.rankKnown) {
+        if (type.shape.size() != tensor.shape().size()) throw mismatch();
+        for (std::size_t d = 0; d < type.shape.size(); ++d)
+          if (type.shape[d] >= 0 && type.shape[d] != tensor.shape()[d]) throw mismatch();
+      }
+      return given;
+    }
+    case ValueKind::Sequence: {
+      if (given.kind() != ValueKind::Sequence) throw mismatch();
+      const std::vector<Value>& elements = given.elements();
+      for (std::size_t i = 0; i < elements.size(); ++i)
+        checkValue(type.elementType(), elements[i], where + " element " + std::to_string(i));
+      return given;
+    }
+    case ValueKind::Map:
+      if (given.kind() != ValueKind::Map) throw mismatch();
+      if (type.keyType != DataType::Undefined && type.keyType != given.keys().dtype()) throw mismatch();
+      if (type.dtype != DataType::Undefined && type.dtype != given.values().dtype()) throw mismatch();
+      return given;
+    case ValueKind::Optional:
+      if (given.kind() != ValueKind::Optional) {
+        checkValue(type.elementType(), given, where);
+        return Value::optional(given);
+      }
+      if (given.hasValue()) checkValue(type.elementType(), given.contained(), where);
+      return given;
+  }
+  throw mismatch();
+}
+
+/// The inputs in the order of `infos`, checked against their value types.
+Values orderedValueInputs(const std::vector<ValueInfo>& infos, const Values& inputs) {
+  Values reordered;
+  const Values& ordered = orderByName(infos, inputs, reordered);
+  std::vector<NamedValue> checked;
+  checked.reserve(infos.size());
+  for (std::size_t i = 0; i < infos.size(); ++i)
+    checked.push_back({infos[i].name,
+                       checkValue(infos[i].type, ordered[i].value, "input '" + infos[i].name + "'")});
+  return Values(std::move(checked));
+}
+
+/// The engine's inputs()/outputs() and inputValues()/outputValues() must
+/// describe the same list; a plugin that breaks that is a bug.
+void checkSameNames(const std::string& engine, const char* what, const std::vector<TensorInfo>& tensors,
+                    const std::vector<ValueInfo>& values) {
+  bool same = tensors.size() == values.size();
+  for (std::size_t i = 0; same && i < tensors.size(); ++i) same = tensors[i].name == values[i].name;
+  if (!same)
+    throw Error(ErrorCode::Internal, engine + ": the model's " + what + " and their value types differ (" +
+                                         quotedNames(tensors) + " vs " + quotedNames(values) + ")");
 }
 
 }  // namespace
 
 std::string TensorInfo::describe() const {
+  if (valueType) return valueType->describe();
   std::string text = dtype == DataType::Undefined ? std::string("?") : std::string(toString(dtype));
   return text + (rankKnown ? toString(shape) : std::string("[?]"));
 }
@@ -187,6 +272,13 @@ std::shared_ptr<Model> Model::load(const Criteria& criteria, Registry& registry)
   model->location_ = resolved.location;
   model->inputs_ = impl->inputs();
   model->outputs_ = impl->outputs();
+  model->inputValues_ = impl->inputValues();
+  model->outputValues_ = impl->outputValues();
+  checkSameNames(engineName, "inputs", model->inputs_, model->inputValues_);
+  checkSameNames(engineName, "outputs", model->outputs_, model->outputValues_);
+  const auto isTensor = [](const TensorInfo& info) { return info.isTensor(); };
+  model->tensorsOnly_ = std::all_of(model->inputs_.begin(), model->inputs_.end(), isTensor) &&
+                        std::all_of(model->outputs_.begin(), model->outputs_.end(), isTensor);
   model->config_ = {
       {"engine", engineName, criteria.engine.empty() ? ValueSource::Default : ValueSource::Explicit,
        engineChoice(criteria.engine, resolved)},
@@ -230,6 +322,8 @@ void Model::checkInputs(const Tensors& inputs) const {
   orderedInputs(inputs_, inputs, reordered);
 }
 
+void Model::checkValues(const Values& inputs) const { orderedValueInputs(inputValues_, inputs); }
+
 // ---------------------------------------------------------------- Predictor
 
 Predictor::Predictor(std::shared_ptr<const Model> model, std::unique_ptr<plugin::EnginePredictor> impl)
@@ -261,7 +355,26 @@ auto Predictor::callEngine(Call&& call) {
 Tensors Predictor::predict(const Tensors& inputs) {
   Tensors reordered;
   const Tensors& checked = ordered(inputs, reordered);
+  if (!model_->tensorsOnly_)
+    for (const TensorInfo& output : model_->outputs_)
+      if (!output.isTensor())
+        throw Error(ErrorCode::InvalidArgument,
+                    "output '" + output.name + "' is " + output.describe() +
+                        ", not a tensor: run this model with Predictor::predictValues");
   return callEngine([&] { return impl_->predict(checked); });
+}
+
+Values Predictor::orderedValues(const Values& inputs) const {
+  if (!impl_) throw Error(ErrorCode::InvalidArgument, "predict: this predictor was moved from");
+  return orderedValueInputs(model_->inputValues_, inputs);
+}
+
+Values Predictor::predictValues(const Values& inputs) {
+  const Values checked = orderedValues(inputs);
+  // A tensor-only model takes the tensor path, which every engine has.
+  if (model_->tensorsOnly_)
+    return Values(callEngine([&] { return impl_->predict(checked.toTensors()); }));
+  return callEngine([&] { return impl_->predictValues(checked); });
 }
 
 OperatorProfile Predictor::profile(const Tensors& inputs, int iterations) {

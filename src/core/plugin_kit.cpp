@@ -34,6 +34,50 @@ std::unique_ptr<EnginePredictor> EngineModel::createPredictor(std::unique_ptr<Na
               "implement it");
 }
 
+namespace {
+
+std::vector<ValueInfo> tensorValueInfos(const std::vector<TensorInfo>& infos) {
+  std::vector<ValueInfo> values;
+  values.reserve(infos.size());
+  for (const TensorInfo& info : infos) values.push_back(valueInfoOf(info));
+  return values;
+}
+
+}  // namespace
+
+std::vector<ValueInfo> EngineModel::inputValues() const { return tensorValueInfos(inputs()); }
+std::vector<ValueInfo> EngineModel::outputValues() const { return tensorValueInfos(outputs()); }
+
+Values EnginePredictor::predictValues(const Values& inputs) {
+  for (const NamedValue& input : inputs)
+    if (!input.value.isTensor())
+      throw Error(ErrorCode::Unsupported, "input '" + input.name + "' is " + input.value.describe() +
+                                              "; this engine takes tensors only");
+  return Values(predict(inputs.toTensors()));
+}
+
+ValueInfo valueInfoOf(const TensorInfo& info) {
+  if (info.valueType) return {info.name, *info.valueType};
+  ValueType type = ValueType::tensor(info.dtype, info.shape, info.rankKnown);
+  if (info.rankKnown && info.dimNames.size() == info.shape.size()) type.dimNames = info.dimNames;
+  return {info.name, std::move(type)};
+}
+
+TensorInfo tensorInfoOf(const ValueInfo& info) {
+  TensorInfo tensor;
+  tensor.name = info.name;
+  if (info.type.kind != ValueKind::Tensor) {
+    tensor.valueType = info.type;
+    return tensor;
+  }
+  tensor.dtype = info.type.dtype;
+  tensor.rankKnown = info.type.rankKnown;
+  tensor.shape = info.type.shape;
+  tensor.dimNames = info.type.dimNames;
+  if (tensor.dimNames.size() != tensor.shape.size()) tensor.dimNames.assign(tensor.shape.size(), "");
+  return tensor;
+}
+
 // ------------------------------------------------------------------ options
 
 namespace {
