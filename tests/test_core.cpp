@@ -25,6 +25,12 @@ TEST(DataTypeTest, NamesRoundTripForEveryOnnxType) {
   EXPECT_EQ(bitsPerElement(DataType::Int4), 4u);
   EXPECT_EQ(bitsPerElement(DataType::Bool), 8u);
   EXPECT_EQ(denseByteSize(DataType::Int4, 3), 2u);
+  EXPECT_EQ(denseByteSize(DataType::Int4, 17), 9u);
+  EXPECT_EQ(denseByteSize(DataType::Complex128, 3), 48u);
+  // Sizes that do not fit in size_t are refused, not wrapped.
+  EXPECT_EQ(codeOf([] { denseByteSize(DataType::Complex128, int64_t{1} << 61); }), ErrorCode::InvalidArgument);
+  EXPECT_EQ(codeOf([] { Tensor::allocate(DataType::Float64, {int64_t{1} << 31, int64_t{1} << 31}); }),
+            ErrorCode::InvalidArgument);
   EXPECT_EQ(codeOf([] { parseDataType("float33"); }), ErrorCode::InvalidArgument);
 }
 

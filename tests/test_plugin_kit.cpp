@@ -199,6 +199,9 @@ TEST(PluginKit, ManifestErrorsNameTheFileAndTheMistake) {
   plugin("typo", R"({"engine": "typo", "formats": [{"name": "T", "sufixes": [".t"]}]})");
   plugin("nomatch", R"({"engine": "nomatch", "formats": [{"name": "N"}]})");
   plugin("badmagic", R"({"engine": "badmagic", "formats": [{"name": "M", "magic": ["abc"]}]})");
+  plugin("emptymagic", R"({"engine": "emptymagic", "formats": [{"name": "E", "magic": [""]}]})");
+  plugin("longmagic", R"({"engine": "longmagic", "formats": [{"name": "L", "magic": [")" +
+                          std::string(130, 'a') + R"("]}]})");
   plugin("wrongname", R"({"engine": "other", "formats": []})");
   plugin("good", R"({"engine": "good", "formats": [{"name": "G", "suffixes": [".g"]}]})");
   Registry registry({dir});
@@ -213,6 +216,8 @@ TEST(PluginKit, ManifestErrorsNameTheFileAndTheMistake) {
   expectErrorHas("typo", "unknown key \"sufixes\" in format \"T\"");
   expectErrorHas("nomatch", "nothing would match it");
   expectErrorHas("badmagic", "hex digits");
+  expectErrorHas("emptymagic", "expected non-empty strings");
+  expectErrorHas("longmagic", "got 65");
   expectErrorHas("wrongname", "declares engine 'other'");
   EXPECT_TRUE(byName["good"].error.empty()) << byName["good"].error;
   ASSERT_EQ(byName["good"].formats.size(), 1u);

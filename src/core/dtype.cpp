@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <limits>
 
 #include "polyinfer/error.hpp"
@@ -155,7 +156,15 @@ std::size_t denseByteSize(DataType type, int64_t count) {
   if (bits == 0)
     throw Error(ErrorCode::InvalidArgument,
                 "data type " + std::string(toString(type)) + " has no dense byte size");
-  return (static_cast<std::size_t>(count) * bits + 7) / 8;
+  // Checked: a wrapped size would make an allocation smaller than the
+  // element count that is then written into it.
+  const auto n = static_cast<std::size_t>(count);
+  if (count < 0 || (bits % 8 == 0 ? n > SIZE_MAX / (bits / 8) : n / 8 > SIZE_MAX / bits))
+    throw Error(ErrorCode::InvalidArgument, std::to_string(count) + " elements of " +
+                                                std::string(toString(type)) +
+                                                " take more bytes than memory can address");
+  if (bits % 8 == 0) return n * (bits / 8);
+  return (n / 8) * bits + ((n % 8) * bits + 7) / 8;
 }
 
 }  // namespace polyinfer

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <optional>
 #include <regex>
+#include <string_view>
 
 #include "polyinfer/error.hpp"
 #include "strings.hpp"
@@ -83,6 +84,33 @@ bool findCompanions(const ModelFormat& format, const std::string& engine, const 
       missing = MissingCompanion{engine, format.name, main.string(), companion.pattern};
       return false;
     }
+  }
+  return true;
+}
+
+/// Bytes of a model file the content probe reads: a magic longer than this
+/// cannot match.
+constexpr std::size_t kMagicProbeBytes = 64;
+
+int hexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// Whether the file's first bytes `head` start with the bytes the hex string
+/// `hex` spells.
+bool magicMatches(std::string_view hex, std::string_view head) {
+  // The manifest reader refuses malformed magic; formats can also come from a
+  // plugin's code, so nothing is assumed here: odd lengths, non-hex digits and
+  // empty strings match nothing (std::stoul threw on them).
+  if (hex.empty() || hex.size() % 2 != 0 || hex.size() / 2 > head.size()) return false;
+  for (std::size_t i = 0; i < hex.size() / 2; ++i) {
+    const int high = hexDigit(hex[2 * i]);
+    const int low = hexDigit(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return false;
+    if (static_cast<unsigned char>(head[i]) != static_cast<unsigned>(high * 16 + low)) return false;
   }
   return true;
 }
@@ -205,17 +233,13 @@ class Resolver {
   std::vector<Candidate> contentMatches() {
     std::vector<Candidate> out;
     std::ifstream in(path_, std::ios::binary);
-    std::array<char, 64> head{};
+    std::array<char, kMagicProbeBytes> head{};
     in.read(head.data(), head.size());
-    const std::size_t size = static_cast<std::size_t>(in.gcount());
+    const auto size = static_cast<std::size_t>(in.gcount());
     for (const EngineFormats* e : engines_)
       for (const ModelFormat& format : e->formats)
         for (const std::string& hex : format.magic) {
-          const std::size_t bytes = hex.size() / 2;
-          bool same = bytes <= size;
-          for (std::size_t i = 0; same && i < bytes; ++i)
-            same = static_cast<unsigned char>(head[i]) == std::stoul(hex.substr(2 * i, 2), nullptr, 16);
-          if (!same) continue;
+          if (!magicMatches(hex, std::string_view(head.data(), size))) continue;
           out.push_back({&e->engine, &format, {path_, format.name, {}, {}}, Strength::Content});
           break;
         }

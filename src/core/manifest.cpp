@@ -90,6 +90,11 @@ class ManifestReader {
       const bool isHex = hex.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
       if (hex.size() % 2 != 0 || !isHex)
         fail(where + ": magic \"" + hex + "\": expected an even number of hex digits");
+      // The content probe reads a file's first 64 bytes: a longer magic
+      // would match nothing (an empty one is refused by strings()).
+      if (hex.size() > 128)
+        fail(where + ": magic \"" + hex + "\": expected 1 to 64 bytes (2 to 128 hex digits), got " +
+             std::to_string(hex.size() / 2));
     }
     if (const json* priority = find(object, "priority")) {
       if (!priority->is_number_integer()) fail(where + ": \"priority\": expected an integer");

@@ -18,6 +18,19 @@ std::string_view toString(ValueSource source) noexcept {
   return "unknown";
 }
 
+namespace {
+
+/// What a message quotes of a given value: at most 200 characters, so that a
+/// huge value is not echoed whole.
+std::string shown(std::string_view text) {
+  constexpr std::size_t kShown = 200;
+  if (text.size() <= kShown) return std::string(text);
+  return std::string(text.substr(0, kShown)) + "... (" + std::to_string(text.size()) +
+         " characters)";
+}
+
+}  // namespace
+
 Options Options::parse(std::string_view text) {
   Options options;
   for (std::string_view entry : detail::split(text, ',')) {
@@ -26,7 +39,7 @@ Options Options::parse(std::string_view text) {
     const std::size_t eq = entry.find('=');
     if (eq == std::string_view::npos || detail::trim(entry.substr(0, eq)).empty())
       throw Error(ErrorCode::InvalidArgument,
-                  "option '" + std::string(entry) + "': expected key=value");
+                  "option '" + shown(entry) + "': expected key=value");
     options.set(std::string(detail::trim(entry.substr(0, eq))),
                 std::string(detail::trim(entry.substr(eq + 1))));
   }
@@ -55,7 +68,7 @@ int64_t parseIntChecked(std::string_view what, const std::string& text, int64_t 
   range.append(std::to_string(min)).append(", ").append(std::to_string(max)).append("]");
   if (text.empty() || ec != std::errc() || ptr != end || value < min || value > max)
     throw Error(ErrorCode::InvalidArgument, std::string(what) + ": expected an integer in " +
-                                                range + ", got '" + text + "'");
+                                                range + ", got '" + shown(text) + "'");
   return value;
 }
 
@@ -64,7 +77,7 @@ int64_t parseIntChecked(std::string_view what, const std::string& text, int64_t 
 std::optional<int64_t> Options::getInt(std::string_view key, int64_t min, int64_t max) const {
   auto text = getString(key);
   if (!text) return std::nullopt;
-  return parseIntChecked("option '" + std::string(key) + "'", *text, min, max);
+  return parseIntChecked("option '" + shown(key) + "'", *text, min, max);
 }
 
 std::optional<bool> Options::getBool(std::string_view key) const {
@@ -73,8 +86,8 @@ std::optional<bool> Options::getBool(std::string_view key) const {
   const std::string v = detail::toLower(*text);
   if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
   if (v == "false" || v == "0" || v == "no" || v == "off") return false;
-  throw Error(ErrorCode::InvalidArgument, "option '" + std::string(key) +
-                                              "': expected true or false, got '" + *text + "'");
+  throw Error(ErrorCode::InvalidArgument, "option '" + shown(key) +
+                                              "': expected true or false, got '" + shown(*text) + "'");
 }
 
 std::optional<std::string> Options::getChoice(std::string_view key,
@@ -84,8 +97,8 @@ std::optional<std::string> Options::getChoice(std::string_view key,
   const std::string v = detail::toLower(*text);
   for (const std::string& choice : allowed)
     if (detail::toLower(choice) == v) return choice;
-  throw Error(ErrorCode::InvalidArgument, "option '" + std::string(key) + "': expected one of " +
-                                              detail::join(allowed, "|") + ", got '" + *text + "'");
+  throw Error(ErrorCode::InvalidArgument, "option '" + shown(key) + "': expected one of " +
+                                              detail::join(allowed, "|") + ", got '" + shown(*text) + "'");
 }
 
 Options Options::canonicalized(const std::vector<OptionSpec>& specs,
@@ -107,13 +120,13 @@ Options Options::canonicalized(const std::vector<OptionSpec>& specs,
         if (!spec.aliases.empty()) entry += " (or " + detail::join(spec.aliases, ", ") + ")";
         valid.push_back(entry);
       }
-      throw Error(ErrorCode::NotFound, "unknown option '" + key + "' for engine " +
+      throw Error(ErrorCode::NotFound, "unknown option '" + shown(key) + "' for engine " +
                                            std::string(engineName) + "; valid keys: " +
                                            detail::join(valid));
     }
     if (auto it = givenAs.find(match->key); it != givenAs.end())
       throw Error(ErrorCode::InvalidArgument, "option '" + match->key + "' given twice, as '" +
-                                                  it->second + "' and as '" + key + "'");
+                                                  shown(it->second) + "' and as '" + shown(key) + "'");
     givenAs[match->key] = key;
     out.set(match->key, value);
   }
