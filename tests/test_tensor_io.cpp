@@ -241,6 +241,40 @@ TEST_F(TensorIoTest, NpyRefusesTypesNumpyLacks) {
   EXPECT_THAT(e.what(), HasSubstr("int4"));
 }
 
+TEST_F(TensorIoTest, NpyRefusesHeadersDeclaringMoreThanTheFileHolds) {
+  struct Case {
+    std::string name, header, expected;
+  };
+  const Case cases[] = {
+      // 10^18 float32 elements: 4e18 bytes, within 64 bits; the file has 8.
+      {"huge.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000000000), }",
+       "expected 4000000000000000000 bytes of data for the shape (1000000000, 1000000000) of dtype "
+       "'<f4' the header declares, the file holds 8"},
+      // 2^62 float64 elements: 2^65 bytes.
+      {"bytes.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,), }",
+       "more than 2^64 bytes of data; the file holds 8 bytes"},
+      // (10^11)^2 elements: over 2^63.
+      {"elements.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999, 99999999999), }",
+       "more than 2^63 elements; the file holds 8 bytes"},
+      // Strings: no item size would let any count pass.
+      {"s0.npy", "{'descr': '|S0', 'fortran_order': False, 'shape': (1000000000000,), }",
+       "item size 0"},
+      {"u0.npy", "{'descr': '<U0', 'fortran_order': False, 'shape': (1000000000000,), }",
+       "item size 0"},
+      {"strings.npy", "{'descr': '|S1000', 'fortran_order': False, 'shape': (1000000000000,), }",
+       "expected 1000000000000000 bytes"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const fs::path file = writeNpyRaw(c.name, c.header, std::string(8, '\0'));
+    EXPECT_LT(fs::file_size(file), 200u);
+    const Error e = captureError([&] { io::readNpy(file); });
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_THAT(e.what(), HasSubstr(c.name));
+    EXPECT_THAT(e.what(), HasSubstr(c.expected));
+  }
+}
+
 // ------------------------------------------------------------- TensorProto
 
 TEST_F(TensorIoTest, ProtoRoundTripsEveryDtype) {
@@ -434,17 +468,273 @@ TEST_F(TensorIoTest, ProtoRefusesBrokenTensors) {
   }
 }
 
-TEST_F(TensorIoTest, ProtoExternalDataIsUnsupported) {
+/// A TensorProto of `type` and `dims` whose data is external: `entries` are
+/// external_data's key/value pairs.
+onnx::TensorProto externalProto(int type, std::initializer_list<int64_t> dims,
+                                std::initializer_list<std::pair<std::string, std::string>> entries) {
+  onnx::TensorProto p;
+  p.set_name("w");
+  p.set_data_type(type);
+  for (int64_t d : dims) p.add_dims(d);
+  p.set_data_location(onnx::TensorProto::EXTERNAL);
+  for (const auto& [key, value] : entries) {
+    auto* entry = p.add_external_data();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  return p;
+}
+
+std::string floatBytes(std::initializer_list<float> values) {
+  std::string bytes;
+  for (float v : values) {
+    uint32_t bits = std::bit_cast<uint32_t>(v);
+    for (int k = 0; k < 4; ++k) bytes += static_cast<char>((bits >> (8 * k)) & 0xFF);  // little-endian
+  }
+  return bytes;
+}
+
+TEST_F(TensorIoTest, ProtoReadsExternalDataBesideTheFile) {
+  // Offset and length into a shared file, as ONNX's save_external_data writes.
+  writeBytes("weights.bin", std::string(16, 'x') + floatBytes({1, 2, 3, 4, 5, 6}) + "tail");
+  const Tensor t = io::readTensorProto(writeProto(
+      "ext.pb", externalProto(onnx::TensorProto::FLOAT, {2, 3},
+                              {{"location", "weights.bin"}, {"offset", "16"}, {"length", "24"},
+                               {"checksum", "ignored"}}))).tensor;
+  EXPECT_EQ(t.shape(), (Shape{2, 3}));
+  EXPECT_EQ(t.toVector<float>(), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+
+  // No offset or length: the whole file; a subdirectory beside the .pb is fine.
+  fs::create_directories(path("data"));
+  writeBytes("data/b.bin", std::string("\0\1\2", 3));
+  const NamedTensor b = io::readTensorProto(
+      writeProto("b.pb", externalProto(onnx::TensorProto::BOOL, {3}, {{"location", "data/b.bin"}})));
+  EXPECT_EQ(b.name, "w");
+  EXPECT_EQ(b.tensor.toVector<bool>(), (std::vector<bool>{false, true, true}));
+
+  // Zero bytes at the end of the file.
+  writeBytes("empty.bin", "abc");
+  const Tensor empty = io::readTensorProto(writeProto(
+      "empty.pb", externalProto(onnx::TensorProto::FLOAT, {0, 4},
+                                {{"location", "empty.bin"}, {"offset", "3"}, {"length", "0"}}))).tensor;
+  EXPECT_EQ(empty.shape(), (Shape{0, 4}));
+}
+
+TEST_F(TensorIoTest, ProtoRefusesExternalDataOutsideItsDirectoryOrFile) {
+  writeBytes("w.bin", floatBytes({1, 2, 3, 4}));  // 16 bytes
+  // A file outside the .pb's directory, and a symbolic link to it beside the .pb.
+  const fs::path outside = dir_.parent_path() / (dir_.filename().string() + "_outside.bin");
+  {
+    std::ofstream out(outside, std::ios::binary);
+    out << std::string(16, 'o');
+  }
+  std::error_code ec;
+  fs::create_symlink(outside, path("link.bin"), ec);
+  const bool haveLink = !ec;
+  struct Case {
+    std::string name;
+    onnx::TensorProto proto;
+    ErrorCode code;
+    std::vector<std::string> expected;
+  };
+  const int kFloat = onnx::TensorProto::FLOAT;
+  std::vector<Case> cases = {
+      {"dotdot.pb", externalProto(kFloat, {4}, {{"location", "../x.bin"}}), ErrorCode::InvalidArgument,
+       {"external data location '../x.bin'", "'..'"}},
+      {"inner_dotdot.pb", externalProto(kFloat, {4}, {{"location", "a/../../w.bin"}}),
+       ErrorCode::InvalidArgument, {"'a/../../w.bin'", "'..'"}},
+      {"absolute.pb", externalProto(kFloat, {4}, {{"location", outside.string()}}),
+       ErrorCode::InvalidArgument, {outside.string(), "absolute path"}},
+      {"past_end.pb", externalProto(kFloat, {4}, {{"location", "w.bin"}, {"offset", "8"}, {"length", "16"}}),
+       ErrorCode::InvalidArgument, {"'w.bin'", "offset 8 + length 16 is past the end", "holds 16 bytes"}},
+      {"offset_past_end.pb", externalProto(kFloat, {4}, {{"location", "w.bin"}, {"offset", "17"}}),
+       ErrorCode::InvalidArgument, {"offset 17 is past the end", "holds 16 bytes"}},
+      {"huge_length.pb",
+       externalProto(kFloat, {4}, {{"location", "w.bin"}, {"length", "18446744073709551615"}}),
+       ErrorCode::InvalidArgument, {"length 18446744073709551615 is past the end"}},
+      {"short.pb", externalProto(kFloat, {5}, {{"location", "w.bin"}}), ErrorCode::InvalidArgument,
+       {"16 bytes at offset 0", "expected 20 for float32[5]"}},
+      {"huge_dims.pb", externalProto(kFloat, {1000000000, 1000000000}, {{"location", "w.bin"}}),
+       ErrorCode::InvalidArgument, {"16 bytes at offset 0", "expected 4000000000000000000"}},
+      {"bad_offset.pb", externalProto(kFloat, {4}, {{"location", "w.bin"}, {"offset", "-4"}}),
+       ErrorCode::InvalidArgument, {"\"offset\" '-4': expected a non-negative integer"}},
+      {"no_location.pb", externalProto(kFloat, {4}, {{"offset", "0"}}), ErrorCode::InvalidArgument,
+       {"no \"location\""}},
+      {"missing.pb", externalProto(kFloat, {4}, {{"location", "nowhere.bin"}}), ErrorCode::NotFound,
+       {"'nowhere.bin'", "no such file"}},
+      {"directory.pb", externalProto(kFloat, {4}, {{"location", "."}}), ErrorCode::InvalidArgument,
+       {"not a regular file"}},
+      {"string.pb", externalProto(onnx::TensorProto::STRING, {1}, {{"location", "w.bin"}}),
+       ErrorCode::InvalidArgument, {"string tensor cannot have external data"}},
+  };
+  if (haveLink)
+    cases.push_back({"link.pb", externalProto(kFloat, {4}, {{"location", "link.bin"}}),
+                     ErrorCode::InvalidArgument, {"'link.bin'", "outside the directory"}});
+  {
+    onnx::TensorProto both = externalProto(kFloat, {4}, {{"location", "w.bin"}});
+    both.set_raw_data(floatBytes({1, 2, 3, 4}));
+    cases.push_back({"both.pb", both, ErrorCode::InvalidArgument,
+                     {"cannot have raw_data when its data is external"}});
+    onnx::TensorProto notExternal = externalProto(kFloat, {4}, {{"location", "w.bin"}});
+    notExternal.set_data_location(onnx::TensorProto::DEFAULT);
+    cases.push_back({"default.pb", notExternal, ErrorCode::InvalidArgument,
+                     {"external_data is set but data_location is DEFAULT"}});
+  }
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Error e = captureError([&] { io::readTensorProto(writeProto(c.name, c.proto)); });
+    EXPECT_EQ(e.code(), c.code) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr(c.name));
+    EXPECT_THAT(e.what(), HasSubstr("tensor 'w'"));
+    for (const std::string& text : c.expected) EXPECT_THAT(e.what(), HasSubstr(text));
+  }
+  fs::remove(outside, ec);
+}
+
+TEST_F(TensorIoTest, ProtoRefusesSegments) {
   onnx::TensorProto p;
   p.set_data_type(onnx::TensorProto::FLOAT);
   p.add_dims(4);
-  p.set_data_location(onnx::TensorProto::EXTERNAL);
-  auto* location = p.add_external_data();
-  location->set_key("location");
-  location->set_value("weights.bin");
-  const Error e = captureError([&] { io::readTensorProto(writeProto("ext.pb", p)); });
+  p.mutable_segment()->set_begin(2);
+  p.mutable_segment()->set_end(4);
+  p.add_float_data(1);
+  p.add_float_data(2);
+  const Error e = captureError([&] { io::readTensorProto(writeProto("segment.pb", p)); });
   EXPECT_EQ(e.code(), ErrorCode::Unsupported);
-  EXPECT_THAT(e.what(), HasSubstr("external"));
+  EXPECT_THAT(e.what(), HasSubstr("segment.pb"));
+  EXPECT_THAT(e.what(), HasSubstr("'segment' (begin 2, end 4)"));
+}
+
+TEST_F(TensorIoTest, ProtoChecksDimsAgainstTheDataBeforeAllocating) {
+  auto make = [](int type, std::initializer_list<int64_t> dims) {
+    onnx::TensorProto p;
+    p.set_data_type(type);
+    for (int64_t d : dims) p.add_dims(d);
+    return p;
+  };
+  onnx::TensorProto raw = make(onnx::TensorProto::FLOAT, {1000000000, 1000000000});
+  raw.set_raw_data(std::string(8, '\0'));
+  onnx::TensorProto typed = make(onnx::TensorProto::FLOAT, {1000000000, 1000000000});
+  typed.add_float_data(1);
+  onnx::TensorProto complex = make(onnx::TensorProto::COMPLEX128, {int64_t{1} << 61});
+  complex.add_double_data(1);
+  onnx::TensorProto elements = make(onnx::TensorProto::UINT8, {int64_t{1} << 40, int64_t{1} << 40});
+  elements.add_int32_data(1);
+  onnx::TensorProto strings = make(onnx::TensorProto::STRING, {1000000000, 1000000000});
+  strings.add_string_data("x");
+  onnx::TensorProto emptyRaw = make(onnx::TensorProto::INT32, {2});
+  emptyRaw.set_raw_data("");
+  onnx::TensorProto negative = make(onnx::TensorProto::FLOAT, {2, -1});
+  struct Case {
+    std::string name;
+    const onnx::TensorProto* proto;
+    std::string expected;
+  };
+  const Case cases[] = {
+      {"raw.pb", &raw, "raw_data has 8 bytes, expected 4000000000000000000 for float32[1000000000,1000000000]"},
+      {"typed.pb", &typed, "float_data has 1 entries, expected 1000000000000000000"},
+      {"complex.pb", &complex, "declare more than 2^64 bytes of data"},
+      {"elements.pb", &elements, "declare more than 2^63 elements"},
+      {"strings.pb", &strings, "string_data has 1 entries, expected 1000000000000000000"},
+      {"empty_raw.pb", &emptyRaw, "raw_data has 0 bytes, expected 8 for int32[2]"},
+      {"negative.pb", &negative, "negative dimension"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Error e = captureError([&] { io::readTensorProto(writeProto(c.name, *c.proto)); });
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_THAT(e.what(), HasSubstr(c.name));
+    EXPECT_THAT(e.what(), HasSubstr(c.expected));
+  }
+}
+
+TEST_F(TensorIoTest, ProtoTypedFieldsRoundTripThroughRawData) {
+  auto roundTrip = [&](const std::string& name, const onnx::TensorProto& proto) {
+    const NamedTensor first = io::readTensorProto(writeProto(name + ".pb", proto));
+    io::writeTensorProto(path(name + "_raw.pb"), first.name, first.tensor);
+    onnx::TensorProto written;
+    std::ifstream in(path(name + "_raw.pb"), std::ios::binary);
+    EXPECT_TRUE(written.ParseFromIstream(&in));
+    EXPECT_EQ(written.int32_data_size(), 0);
+    EXPECT_TRUE(written.has_raw_data() || written.string_data_size() > 0);
+    const NamedTensor second = io::readTensorProto(path(name + "_raw.pb"));
+    EXPECT_EQ(second.name, first.name);
+    test::expectIdentical(second.tensor, first.tensor, name);
+    return first.tensor;
+  };
+  auto make = [](int type, std::initializer_list<int64_t> dims) {
+    onnx::TensorProto p;
+    p.set_name("t");
+    p.set_data_type(type);
+    for (int64_t d : dims) p.add_dims(d);
+    return p;
+  };
+  {
+    // float16 in int32_data: one element per entry, its low 16 bits (a
+    // writer that sign-extends 0xFC00, -inf, gives -1024).
+    auto p = make(onnx::TensorProto::FLOAT16, {2, 2});
+    for (int v : {0x3C00, 0xC000, -1024, 0x7BFF}) p.add_int32_data(v);
+    const Tensor t = roundTrip("fp16", p);
+    uint16_t bits[4];
+    std::memcpy(bits, t.rawData(), sizeof bits);
+    EXPECT_EQ(bits[0], 0x3C00);
+    EXPECT_EQ(bits[1], 0xC000);
+    EXPECT_EQ(bits[2], 0xFC00);
+    EXPECT_EQ(bits[3], 0x7BFF);
+  }
+  {
+    auto p = make(onnx::TensorProto::BFLOAT16, {3});
+    for (int v : {0x3F80, 0xBF80, 0x7F80}) p.add_int32_data(v);  // 1, -1, inf
+    const Tensor t = roundTrip("bf16", p);
+    EXPECT_EQ(t.dtype(), DataType::BFloat16);
+    uint16_t bits[3];
+    std::memcpy(bits, t.rawData(), sizeof bits);
+    EXPECT_EQ(bits[0], 0x3F80);
+    EXPECT_EQ(bits[1], 0xBF80);
+    EXPECT_EQ(bits[2], 0x7F80);
+  }
+  {
+    // float8 (e4m3fn): one element per entry, the low 8 bits.
+    auto p = make(static_cast<int>(DataType::Float8E4M3FN), {2});
+    p.add_int32_data(0x38);
+    p.add_int32_data(0xB8);
+    const Tensor t = roundTrip("f8", p);
+    EXPECT_EQ(t.dtype(), DataType::Float8E4M3FN);
+    EXPECT_EQ(static_cast<const uint8_t*>(t.rawData())[0], 0x38);
+    EXPECT_EQ(static_cast<const uint8_t*>(t.rawData())[1], 0xB8);
+  }
+  {
+    // int4: two elements per packed byte, one byte per int32_data entry.
+    auto p = make(static_cast<int>(DataType::Int4), {3});
+    p.add_int32_data(0x21);
+    p.add_int32_data(0x03);
+    const Tensor t = roundTrip("i4", p);
+    EXPECT_EQ(t.byteSize(), 2u);
+    EXPECT_EQ(static_cast<const uint8_t*>(t.rawData())[0], 0x21);
+  }
+  {
+    auto p = make(onnx::TensorProto::STRING, {3});
+    for (const std::string& s : {std::string("x"), std::string(), std::string("a\0b", 3)})
+      p.add_string_data(s);
+    const Tensor t = roundTrip("strings", p);
+    EXPECT_EQ(t.strings(), (std::vector<std::string>{"x", "", std::string("a\0b", 3)}));
+  }
+  {
+    auto p = make(onnx::TensorProto::COMPLEX128, {1});
+    p.add_double_data(0.5);
+    p.add_double_data(-0.25);
+    const Tensor t = roundTrip("c128", p);
+    double values[2];
+    std::memcpy(values, t.rawData(), sizeof values);
+    EXPECT_EQ(values[0], 0.5);
+    EXPECT_EQ(values[1], -0.25);
+  }
+  {
+    // raw_data bools are normalised to 0/1, as int32_data's are.
+    auto p = make(onnx::TensorProto::BOOL, {3});
+    p.set_raw_data(std::string("\0\2\1", 3));
+    EXPECT_EQ(roundTrip("bool", p).toVector<bool>(), (std::vector<bool>{false, true, true}));
+  }
 }
 
 // ----------------------------------------------------------- files, layout

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "polyinfer/tensor.hpp"
+#include "polyinfer/value.hpp"
 
 namespace polyinfer::io {
 
@@ -30,12 +31,22 @@ Tensor readNpy(const std::filesystem::path& file);
 /// Error(Unsupported). A file that cannot be created is Error(InvalidArgument).
 void writeNpy(const std::filesystem::path& file, const Tensor& tensor);
 
-/// Reads a serialized onnx.TensorProto (raw_data or typed fields, every ONNX
-/// dtype incl. strings). The name is the proto's name field (may be empty).
-/// Data in external files or segments is Error(Unsupported); a file that does
-/// not parse, or whose data does not fit its dtype and dims, is
-/// Error(InvalidArgument) naming the file; a missing file Error(NotFound).
-/// A module that cannot be loaded (a broken install) is Error(Internal).
+/// Reads a serialized onnx.TensorProto, every ONNX dtype incl. strings, with
+/// its data where the ONNX spec allows it: raw_data; the typed fields
+/// (float16, bfloat16 and float8 as the low bits of int32_data entries, small
+/// integers and bool in int32_data, uint32/uint64 in uint64_data, complex as
+/// pairs in float_data/double_data, strings in string_data); or external
+/// data (data_location EXTERNAL: the external_data "location", "offset" and
+/// "length" of a file in the .pb's directory or below it; "checksum" is not
+/// verified). The name is the proto's name field (may be empty).
+/// Every size is checked against what the file holds before anything is
+/// allocated: a file that does not parse, whose dims and dtype declare more
+/// (or less) data than it holds, whose external data lies outside the .pb's
+/// directory (an absolute path, '..', a link leading out) or past the end of
+/// its data file, is Error(InvalidArgument) naming the file and the sizes.
+/// A segment of a larger tensor ('segment') is Error(Unsupported); a missing
+/// file or external data file Error(NotFound). A module that cannot be
+/// loaded (a broken install) is Error(Internal).
 NamedTensor readTensorProto(const std::filesystem::path& file);
 
 /// Writes a serialized onnx.TensorProto with raw_data (string_data for strings).
@@ -47,6 +58,30 @@ void writeTensorProto(const std::filesystem::path& file, const std::string& name
 /// empty for .npy). Error(NotFound) for a missing file, Error(InvalidArgument)
 /// for an unknown extension or a malformed file.
 NamedTensor readTensorFile(const std::filesystem::path& file);
+
+/// Reads a value: a .npy file (a tensor) or a .pb file holding a serialized
+/// onnx.TensorProto, SequenceProto, MapProto or OptionalProto. The .pb file
+/// is read as the kind `expected` declares (a model's input or output type)
+/// and strictly; when it holds another kind the Error(InvalidArgument) names
+/// both ("expected a sequence (onnx.SequenceProto), but the file holds a
+/// tensor (onnx.TensorProto)"). For an optional, a file holding the value
+/// itself counts as present. Only the kind is checked here; element types
+/// and shapes are checked where the value is used (Model::checkValues).
+/// Tensors inside follow readTensorProto's rules; a map's values must be
+/// scalars of one type (as ONNX's helpers and ZipMap write them). Error
+/// codes as readTensorFile.
+NamedValue readValueFile(const std::filesystem::path& file, const ValueType& expected);
+
+/// readValueFile without a declared type: a .pb file is read as the first of
+/// tensor, map, sequence and optional it reads as strictly. A one-element
+/// SequenceProto and an OptionalProto holding a value are the same bytes:
+/// such a file reads as a sequence. Prefer the typed overload.
+NamedValue readValueFile(const std::filesystem::path& file);
+
+/// Writes a value: .pb as the message of its kind (tensors with raw_data),
+/// .npy for a tensor only (anything else is Error(InvalidArgument) saying to
+/// use .pb). Other extensions are Error(InvalidArgument).
+void writeValueFile(const std::filesystem::path& file, const std::string& name, const Value& value);
 
 /// The files of one data set in ONNX's test layout: `prefix_0.pb`,
 /// `prefix_1.pb`, ... in numeric order, e.g. ("dir", "input") -> input_0.pb...

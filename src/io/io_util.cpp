@@ -30,6 +30,14 @@ std::string readWholeFile(const fs::path& file, const std::string& what) {
   return std::move(bytes).str();
 }
 
+std::uintmax_t regularFileSize(const fs::path& file, const std::string& what) {
+  requireRegularFile(file, what);
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(file, ec);
+  if (ec) malformed(file, what, "cannot read its size: " + ec.message());
+  return size;
+}
+
 void writeWholeFile(const fs::path& file, const std::string& what, const std::string& bytes) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   if (!out) malformed(file, what, std::string("cannot create: ") + std::strerror(errno));

@@ -52,16 +52,23 @@ std::optional<Descr> parseDescr(std::string_view text, std::string& why) {
     size = 1;
   } else {
     if (sizeText.empty()) {
-      why = "dtype '" + std::string(text) + "' has no item size";
+      why = "dtype '" + detail::clipped(text) + "' has no item size";
       return std::nullopt;
     }
     for (char c : sizeText) {
-      if (!std::isdigit(static_cast<unsigned char>(c)) || size > 100000000) {
-        why = "unsupported dtype '" + std::string(text) + "'";
+      // At most 9 digits: a 'U' item size times 4 stays far from overflow.
+      if (!std::isdigit(static_cast<unsigned char>(c)) || size > 99999999) {
+        why = "unsupported dtype '" + detail::clipped(text) + "'";
         return std::nullopt;
       }
       size = size * 10 + static_cast<std::size_t>(c - '0');
     }
+  }
+  if (size == 0) {
+    // numpy has no zero-width dtype ('S0' becomes 'S1' in an array); an item
+    // size of 0 would let any element count pass the check against the file.
+    why = "dtype '" + detail::clipped(text) + "' has item size 0; expected at least 1 byte";
+    return std::nullopt;
   }
   d.itemSize = size;
   d.swapUnit = size;
@@ -101,7 +108,7 @@ std::optional<Descr> parseDescr(std::string_view text, std::string& why) {
     default: break;
   }
   if (d.type == DataType::Undefined) {
-    why = "unsupported dtype '" + std::string(text) +
+    why = "unsupported dtype '" + detail::clipped(text) +
           "'; expected a bool, integer, float, complex or string dtype";
     return std::nullopt;
   }
@@ -110,7 +117,7 @@ std::optional<Descr> parseDescr(std::string_view text, std::string& why) {
   else if (orderChar == '=') d.order = detail::kLittleEndianHost ? ByteOrder::Little : ByteOrder::Big;
   else d.order = ByteOrder::NotApplicable;
   if (d.order == ByteOrder::NotApplicable && d.swapUnit > 1) {
-    why = "dtype '" + std::string(text) + "' has no byte order";
+    why = "dtype '" + detail::clipped(text) + "' has no byte order";
     return std::nullopt;
   }
   return d;
@@ -326,9 +333,12 @@ std::string shapeLiteral(const Shape& shape) {
 }  // namespace
 
 Tensor readNpy(const fs::path& file) {
-  const std::string bytes = detail::readWholeFile(file, kWhat);
+  return detail::readNpyBytes(detail::readWholeFile(file, kWhat), file);
+}
+
+Tensor detail::readNpyBytes(std::string_view bytes, const fs::path& file) {
   const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (bytes.size() < kMagic.size() + 2 || std::string_view(bytes).substr(0, kMagic.size()) != kMagic)
+  if (bytes.size() < kMagic.size() + 2 || bytes.substr(0, kMagic.size()) != kMagic)
     detail::malformed(file, kWhat, "not a numpy file (no \\x93NUMPY magic)");
   const int major = u[6];
   const int minor = u[7];
@@ -360,7 +370,7 @@ Tensor readNpy(const fs::path& file) {
     if (key == "descr") descrValue = std::move(value);
     else if (key == "fortran_order") fortranValue = std::move(value);
     else if (key == "shape") shapeValue = std::move(value);
-    else detail::malformed(file, kWhat, "unexpected header key '" + key + "'");
+    else detail::malformed(file, kWhat, "unexpected header key '" + detail::clipped(key) + "'");
   }
   if (!descrValue || !fortranValue || !shapeValue)
     detail::malformed(file, kWhat, "header lacks one of 'descr', 'fortran_order', 'shape'");
@@ -379,17 +389,26 @@ Tensor readNpy(const fs::path& file) {
   const std::optional<Descr> descr = parseDescr(descrValue->text, why);
   if (!descr) detail::malformed(file, kWhat, why);
   const Shape shape = shapeValue->items;
-  const int64_t count = elementCount(shape);
+  // What the header declares, checked against what the file holds before
+  // anything is allocated (dims are non-negative: parseInt reads no sign).
   const std::size_t available = bytes.size() - dataStart;
-  if (descr->itemSize != 0 &&
-      static_cast<std::size_t>(count) > std::numeric_limits<std::size_t>::max() / descr->itemSize)
-    detail::malformed(file, kWhat, "shape " + toString(shape) + " is too large");
+  const std::string declared = "shape " + detail::clipped(shapeLiteral(shape)) + " of dtype '" +
+                               detail::clipped(descrValue->text) + "'";
+  const std::optional<int64_t> elements = detail::checkedElementCount(shape);
+  if (!elements || static_cast<uint64_t>(*elements) >
+                       std::numeric_limits<std::size_t>::max() / descr->itemSize)
+    detail::malformed(file, kWhat,
+                      "the header declares " + declared +
+                          (elements ? ", more than 2^64 bytes of data"
+                                    : ", more than 2^63 elements") +
+                          "; the file holds " + std::to_string(available) + " bytes of data");
+  const int64_t count = *elements;
   const std::size_t needed = static_cast<std::size_t>(count) * descr->itemSize;
   if (available < needed)
     detail::malformed(file, kWhat,
-                      "truncated data: expected " + std::to_string(needed) + " bytes for " +
-                          std::string(toString(descr->type)) + toString(shape) + ", got " +
-                          std::to_string(available));
+                      "truncated data: expected " + std::to_string(needed) +
+                          " bytes of data for the " + declared +
+                          " the header declares, the file holds " + std::to_string(available));
   const char* data = bytes.data() + dataStart;
   const bool swap = (descr->order == ByteOrder::Big) == detail::kLittleEndianHost &&
                     descr->order != ByteOrder::NotApplicable;

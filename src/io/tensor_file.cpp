@@ -1,9 +1,11 @@
 // readTensorFile and testLayoutFiles.
 #include <charconv>
 #include <map>
+#include <optional>
 
 #include "io_util.hpp"
 #include "polyinfer/tensor_io.hpp"
+#include "tensor_proto_module.hpp"
 
 namespace polyinfer::io {
 namespace fs = std::filesystem;
@@ -22,6 +24,56 @@ NamedTensor readTensorFile(const fs::path& file) {
   detail::malformed(file, "tensor file",
                     "unknown extension '" + ext +
                         "'; expected .npy (numpy) or .pb (serialized onnx.TensorProto)");
+}
+
+namespace {
+
+NamedValue readValue(const fs::path& file, std::optional<ValueKind> expected, const ValueType* type) {
+  const std::string ext = file.extension().string();
+  if (ext == ".npy") {
+    detail::requireRegularFile(file, "npy file");
+    if (expected && *expected != ValueKind::Tensor && *expected != ValueKind::Optional)
+      detail::malformed(file, "npy file",
+                        "expected " + type->describe() +
+                            ", but a .npy file holds a tensor (give a .pb file: an ONNX " +
+                            (*expected == ValueKind::Sequence ? "SequenceProto" : "MapProto") + ")");
+    return {std::string(), Value(readNpy(file))};
+  }
+  if (ext == ".pb") {
+    detail::requireRegularFile(file, "ONNX value file");
+    return detail::readValueProtoFile(file, expected);
+  }
+  detail::requireRegularFile(file, "value file");
+  detail::malformed(file, "value file",
+                    "unknown extension '" + ext +
+                        "'; expected .npy (numpy) or .pb (serialized onnx.TensorProto, SequenceProto, "
+                        "MapProto or OptionalProto)");
+}
+
+}  // namespace
+
+NamedValue readValueFile(const fs::path& file, const ValueType& expected) {
+  return readValue(file, expected.kind, &expected);
+}
+
+NamedValue readValueFile(const fs::path& file) { return readValue(file, std::nullopt, nullptr); }
+
+void writeValueFile(const fs::path& file, const std::string& name, const Value& value) {
+  const std::string ext = file.extension().string();
+  if (ext == ".npy") {
+    if (!value.isTensor())
+      detail::malformed(file, "npy file",
+                        "cannot hold " + value.describe() +
+                            "; a .npy file holds one tensor: write it as .pb (an ONNX value proto)");
+    writeNpy(file, value.tensor());
+    return;
+  }
+  if (ext == ".pb") {
+    detail::writeValueProtoFile(file, name, value);
+    return;
+  }
+  detail::malformed(file, "value file",
+                    "unknown extension '" + ext + "'; expected .npy (tensors) or .pb (any ONNX value)");
 }
 
 std::vector<fs::path> testLayoutFiles(const fs::path& dir, const std::string& prefix) {

@@ -4,6 +4,7 @@
 
 #include "polyinfer/tensor_io.hpp"
 #include "polyinfer/version.hpp"
+#include "io_util.hpp"
 #include "tensor_proto_module.hpp"
 
 namespace polyinfer::io {
@@ -72,5 +73,17 @@ NamedTensor readTensorProto(const fs::path& file) {
 void writeTensorProto(const fs::path& file, const std::string& name, const Tensor& tensor) {
   tensorProtoModule().writeTensorProto(file, name, tensor);
 }
+
+namespace detail {
+
+NamedValue readValueProtoFile(const fs::path& file, std::optional<ValueKind> expected) {
+  return tensorProtoModule().readValueProto(file, expected);
+}
+
+void writeValueProtoFile(const fs::path& file, const std::string& name, const Value& value) {
+  tensorProtoModule().writeValueProto(file, name, value);
+}
+
+}  // namespace detail
 
 }  // namespace polyinfer::io

@@ -17,14 +17,17 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "polyinfer/tensor.hpp"
+#include "polyinfer/value.hpp"
 
 namespace polyinfer::io::detail {
 
 /// Bump when TensorProtoModule changes.
-inline constexpr std::uint32_t kTensorProtoModuleAbi = 1;
+/// 2: value files (readValueProto, writeValueProto).
+inline constexpr std::uint32_t kTensorProtoModuleAbi = 2;
 
 /// What the module's entry point returns (a static object: never freed).
 struct TensorProtoModule {
@@ -33,7 +36,15 @@ struct TensorProtoModule {
   NamedTensor (*readTensorProto)(const std::filesystem::path& file);
   void (*writeTensorProto)(const std::filesystem::path& file, const std::string& name,
                            const Tensor& tensor);
+  /// value_proto.hpp's readValueProto and writeValueProto.
+  NamedValue (*readValueProto)(const std::filesystem::path& file, std::optional<ValueKind> expected);
+  void (*writeValueProto)(const std::filesystem::path& file, const std::string& name, const Value& value);
 };
+
+/// readValueProto / writeValueProto through the module (loaded on first use,
+/// as readTensorProto is): for libpolyinfer_io's own value-file functions.
+NamedValue readValueProtoFile(const std::filesystem::path& file, std::optional<ValueKind> expected);
+void writeValueProtoFile(const std::filesystem::path& file, const std::string& name, const Value& value);
 
 }  // namespace polyinfer::io::detail
 
