@@ -59,3 +59,5 @@ bash "$root/scripts/install_wheels.sh" tvm
 # The serving tests' client: tritonclient (scripts/wheels/serve.txt), Triton's
 # own Python client, drives `polyinfer serve` in tests/serve/.
 bash "$root/scripts/install_wheels.sh" serve
+# scikit-learn and skl2onnx (scripts/wheels/sklearn.txt) make the ZipMap test models.
+bash "$root/scripts/install_wheels.sh" sklearn

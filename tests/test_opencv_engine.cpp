@@ -107,6 +107,15 @@ TEST(OpenCvEngine, ReportsTheGraphsInputsAndOutputs) {
   EXPECT_EQ(dynamic->inputs()[0].shape[0], -1);
 }
 
+TEST(OpenCvEngine, ModelsWithNonTensorValuesAreUnsupported) {
+  // seq_input's input is seq(float32[?,2]) (tools/gen_value_models.py).
+  Criteria criteria;
+  criteria.modelPath = test::modelFile("seq_input", "model.onnx");
+  criteria.engine = "opencv";
+  test::expectError([&] { Model::load(criteria); }, ErrorCode::Unsupported,
+                    {"not a tensor (a sequence, map or optional)", "-e onnxruntime"});
+}
+
 TEST(OpenCvEngine, ReportsItsConfiguration) {
   auto model = loadCv(onnxFor("mlp"));
   for (const char* key :

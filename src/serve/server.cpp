@@ -102,6 +102,15 @@ std::shared_ptr<ServedVersion> Server::State::loadVersion(const RepositoryModel&
   } catch (const Error& e) {
     throw Error(e.code(), fmt::format("model '{}' version {}: {}", entry.name, dir.version, e.what()));
   }
+  // KServe v2 carries tensors only: a sequence, map or optional has no
+  // datatype there, so such a model is refused here, not at its first request.
+  for (const auto* infos : {&served->model->inputs(), &served->model->outputs()})
+    for (const TensorInfo& info : *infos)
+      if (!info.isTensor())
+        throw Error(ErrorCode::Unsupported,
+                    fmt::format("model '{}' version {}: '{}' is {}; the KServe v2 protocol carries tensors "
+                                "only (run it with `polyinfer predict`, or serve a model that returns tensors)",
+                                entry.name, dir.version, info.name, info.describe()));
   BatchingOptions batching;
   batching.workers = served->workers;
   if (config.dynamicBatching) {

@@ -174,6 +174,65 @@ void expectAllClose(const Tensor& actual, const Tensor& expected, double atol, d
                   << ", rtol " << rtol << ")";
 }
 
+ValueDataSet loadValueDataSet(const Model& model, const std::filesystem::path& dir) {
+  ValueDataSet set;
+  const auto read = [&](const std::vector<ValueInfo>& infos, const std::string& prefix, Values& into) {
+    const std::vector<std::filesystem::path> files = io::testLayoutFiles(dir, prefix);
+    EXPECT_EQ(files.size(), infos.size()) << dir << ": " << prefix << " files";
+    for (std::size_t i = 0; i < files.size() && i < infos.size(); ++i)
+      into.add(infos[i].name, io::readValueFile(files[i], infos[i].type).value);
+  };
+  read(model.inputValues(), "input", set.inputs);
+  read(model.outputValues(), "output", set.outputs);
+  return set;
+}
+
+void expectValuesClose(const Value& actual, const Value& expected, double atol, double rtol,
+                       const std::string& what) {
+  ASSERT_EQ(actual.kind(), expected.kind()) << what << ": " << actual.describe() << " vs " << expected.describe();
+  switch (expected.kind()) {
+    case ValueKind::Tensor:
+      if (expected.tensor().dtype() == DataType::String) expectIdentical(actual.tensor(), expected.tensor(), what);
+      else expectAllClose(actual.tensor(), expected.tensor(), atol, rtol, what);
+      return;
+    case ValueKind::Sequence: {
+      ASSERT_EQ(actual.elements().size(), expected.elements().size()) << what << ": sequence length";
+      for (std::size_t i = 0; i < expected.elements().size(); ++i)
+        expectValuesClose(actual.elements()[i], expected.elements()[i], atol, rtol,
+                          what + " element " + std::to_string(i));
+      return;
+    }
+    case ValueKind::Map: {
+      const Tensor& keys = expected.keys();
+      ASSERT_EQ(actual.keys().dtype(), keys.dtype()) << what << ": key type";
+      ASSERT_EQ(actual.keys().elementCount(), keys.elementCount()) << what << ": number of keys";
+      const auto keyText = [](const Tensor& t, int64_t i) {
+        return t.dtype() == DataType::String ? t.strings()[static_cast<std::size_t>(i)]
+                                             : std::to_string(static_cast<int64_t>(elementAsDouble(t, i)));
+      };
+      for (int64_t e = 0; e < keys.elementCount(); ++e) {
+        int64_t found = -1;
+        for (int64_t a = 0; a < actual.keys().elementCount() && found < 0; ++a)
+          if (keyText(actual.keys(), a) == keyText(keys, e)) found = a;
+        ASSERT_GE(found, 0) << what << ": key " << keyText(keys, e) << " missing";
+        const auto one = [](const Tensor& t, int64_t i) {
+          if (t.dtype() == DataType::String) return Tensor::fromStrings({}, {t.strings()[static_cast<std::size_t>(i)]});
+          return Tensor::fromVector<double>({}, {elementAsDouble(t, i)});
+        };
+        ASSERT_EQ(actual.values().dtype(), expected.values().dtype()) << what << ": value type";
+        expectValuesClose(one(actual.values(), found), one(expected.values(), e), atol, rtol,
+                          what + " key " + keyText(keys, e));
+      }
+      return;
+    }
+    case ValueKind::Optional:
+      ASSERT_EQ(actual.hasValue(), expected.hasValue()) << what << ": optional presence";
+      if (expected.hasValue())
+        expectValuesClose(actual.contained(), expected.contained(), atol, rtol, what);
+      return;
+  }
+}
+
 void expectIdentical(const Tensor& actual, const Tensor& expected, const std::string& what) {
   ASSERT_EQ(actual.dtype(), expected.dtype()) << what;
   ASSERT_EQ(actual.shape(), expected.shape()) << what;

@@ -34,6 +34,20 @@ Reference loadReference(const std::string& model);
 void expectMatchesReference(const std::string& model, const Tensors& outputs, double atol,
                             double rtol);
 
+/// One data set in ONNX's test layout (dir/input_K.pb, dir/output_K.pb), read
+/// as the declared value types of `model`'s inputs and outputs, named after them.
+struct ValueDataSet {
+  Values inputs;
+  Values outputs;
+};
+ValueDataSet loadValueDataSet(const Model& model, const std::filesystem::path& dir);
+
+/// EXPECTs `actual` to equal `expected` recursively: the same kind, sequence
+/// length, map keys (in any order), optional presence; tensors of the same
+/// dtype and shape, strings identical, numbers within atol + rtol.
+void expectValuesClose(const Value& actual, const Value& expected, double atol, double rtol,
+                       const std::string& what);
+
 /// The engines whose plugins the registry finds (Registry::global().plugins(),
 /// which starts none), in its order. Cross-engine tests run on each.
 std::vector<std::string> builtEngines();

@@ -3,6 +3,7 @@
 #include "ort_common.hpp"
 #include "ort_predictor.hpp"
 #include "polyinfer/error.hpp"
+#include "polyinfer/plugin_kit.hpp"
 
 namespace polyinfer::ort {
 
@@ -20,28 +21,59 @@ std::string_view onnxTypeName(ONNXType type) {
   }
 }
 
-TensorInfo describeValue(const std::string& kind, std::string name, const Ort::TypeInfo& type) {
-  const std::string what = kind + " '" + name + "'";
-  if (type.GetONNXType() != ONNX_TYPE_TENSOR)
-    throw Error(ErrorCode::Unsupported, what + " is a " +
-                                            std::string(onnxTypeName(type.GetONNXType())) +
-                                            "; polyinfer's onnxruntime engine handles tensors only");
-  const Ort::ConstTensorTypeAndShapeInfo tensor = type.GetTensorTypeAndShapeInfo();
-  TensorInfo info;
-  info.name = std::move(name);
-  info.dtype = fromOrt(tensor.GetElementType(), what);
-  info.shape = tensor.GetShape();
-  info.rankKnown = true;
+ValueType tensorType(const Ort::ConstTensorTypeAndShapeInfo& tensor, const std::string& what) {
+  ValueType type;
+  type.dtype = fromOrt(tensor.GetElementType(), what);
+  type.shape = tensor.GetShape();
+  type.rankKnown = true;
   const std::vector<const char*> symbols = tensor.GetSymbolicDimensions();
-  info.dimNames.assign(info.shape.size(), std::string());
-  for (std::size_t d = 0; d < info.shape.size(); ++d) {
+  type.dimNames.assign(type.shape.size(), std::string());
+  for (std::size_t d = 0; d < type.shape.size(); ++d) {
     // ORT reports -1 for a symbolic or unknown dim; normalise anything negative.
-    if (info.shape[d] < 0) {
-      info.shape[d] = -1;
-      if (d < symbols.size() && symbols[d] != nullptr) info.dimNames[d] = symbols[d];
+    if (type.shape[d] < 0) {
+      type.shape[d] = -1;
+      if (d < symbols.size() && symbols[d] != nullptr) type.dimNames[d] = symbols[d];
     }
   }
-  return info;
+  return type;
+}
+
+/// The declared type of an input or output, recursively: tensors,
+/// sequences, maps (of scalar values) and optionals. `what` names it.
+ValueType valueType(Ort::ConstTypeInfo type, const std::string& what) {
+  switch (type.GetONNXType()) {
+    case ONNX_TYPE_TENSOR: return tensorType(type.GetTensorTypeAndShapeInfo(), what);
+    case ONNX_TYPE_SEQUENCE: {
+      const Ort::TypeInfo element = type.GetSequenceTypeInfo().GetSequenceElementType();
+      return ValueType::sequence(valueType(element.GetConst(), what));
+    }
+    case ONNX_TYPE_OPTIONAL: {
+      const Ort::TypeInfo element = type.GetOptionalTypeInfo().GetOptionalElementType();
+      return ValueType::optional(valueType(element.GetConst(), what));
+    }
+    case ONNX_TYPE_MAP: {
+      const Ort::ConstMapTypeInfo map = type.GetMapTypeInfo();
+      const DataType key = fromOrt(map.GetMapKeyType(), what + "'s keys");
+      const Ort::TypeInfo value = map.GetMapValueType();
+      if (value.GetONNXType() != ONNX_TYPE_TENSOR)
+        throw Error(ErrorCode::Unsupported,
+                    what + " is a map whose values are " +
+                        std::string(onnxTypeName(value.GetONNXType())) +
+                        "s; polyinfer's maps hold scalar values");
+      return ValueType::map(key, fromOrt(value.GetTensorTypeAndShapeInfo().GetElementType(), what + "'s values"));
+    }
+    default:
+      throw Error(ErrorCode::Unsupported, what + " is a" +
+                                              (type.GetONNXType() == ONNX_TYPE_OPAQUE ? std::string("n ") : " ") +
+                                              std::string(onnxTypeName(type.GetONNXType())) +
+                                              "; polyinfer's onnxruntime engine handles tensors, "
+                                              "sequences, maps and optionals");
+  }
+}
+
+ValueInfo describeValue(const std::string& kind, std::string name, const Ort::TypeInfo& type) {
+  const std::string what = kind + " '" + name + "'";
+  return {std::move(name), valueType(type.GetConst(), what)};
 }
 
 }  // namespace
@@ -58,11 +90,13 @@ OrtModel::OrtModel(Ort::Env& env, const std::filesystem::path& modelPath, Sessio
   outputs_.reserve(outputCount);
   for (std::size_t i = 0; i < inputCount; ++i) {
     std::string name = session_.GetInputNameAllocated(i, allocator).get();
-    inputs_.push_back(describeValue("input", std::move(name), session_.GetInputTypeInfo(i)));
+    inputValues_.push_back(describeValue("input", std::move(name), session_.GetInputTypeInfo(i)));
+    inputs_.push_back(plugin::tensorInfoOf(inputValues_.back()));
   }
   for (std::size_t i = 0; i < outputCount; ++i) {
     std::string name = session_.GetOutputNameAllocated(i, allocator).get();
-    outputs_.push_back(describeValue("output", std::move(name), session_.GetOutputTypeInfo(i)));
+    outputValues_.push_back(describeValue("output", std::move(name), session_.GetOutputTypeInfo(i)));
+    outputs_.push_back(plugin::tensorInfoOf(outputValues_.back()));
   }
   // inputs_/outputs_ do not change any more, so pointers into them stay valid.
   for (const TensorInfo& info : inputs_) inputNamePtrs_.push_back(info.name.c_str());

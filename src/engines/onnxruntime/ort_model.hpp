@@ -22,6 +22,8 @@ class OrtModel final : public plugin::EngineModel,
 
   std::vector<TensorInfo> inputs() const override { return inputs_; }
   std::vector<TensorInfo> outputs() const override { return outputs_; }
+  std::vector<ValueInfo> inputValues() const override { return inputValues_; }
+  std::vector<ValueInfo> outputValues() const override { return outputValues_; }
   std::vector<ConfigEntry> config() const override { return config_; }
   std::unique_ptr<plugin::EnginePredictor> createPredictor() const override;
 
@@ -29,6 +31,8 @@ class OrtModel final : public plugin::EngineModel,
   Ort::Session& session() const noexcept { return session_; }
   const std::vector<TensorInfo>& inputInfos() const noexcept { return inputs_; }
   const std::vector<TensorInfo>& outputInfos() const noexcept { return outputs_; }
+  const std::vector<ValueInfo>& inputValueInfos() const noexcept { return inputValues_; }
+  const std::vector<ValueInfo>& outputValueInfos() const noexcept { return outputValues_; }
   /// Names as C strings in model order, for Session::Run (owned by the model).
   const std::vector<const char*>& inputNames() const noexcept { return inputNamePtrs_; }
   const std::vector<const char*>& outputNames() const noexcept { return outputNamePtrs_; }
@@ -40,6 +44,8 @@ class OrtModel final : public plugin::EngineModel,
   std::string label_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
+  std::vector<ValueInfo> inputValues_;
+  std::vector<ValueInfo> outputValues_;
   std::vector<ConfigEntry> config_;
   std::vector<const char*> inputNamePtrs_;   // point into inputs_[i].name
   std::vector<const char*> outputNamePtrs_;  // point into outputs_[i].name

@@ -26,6 +26,12 @@ class OrtPredictor final : public plugin::EnginePredictor {
   /// trace file per run in a temporary directory, read back and removed.
   /// Operators are the "Node" events' op_name; their kernel time is the time.
   std::optional<OperatorProfile> profile(const Tensors& inputs, int iterations) override;
+  /// Sequences, maps and optionals both ways. Input tensors (also inside a
+  /// sequence or map) are wrapped without copying where ORT allows; ORT
+  /// copies a sequence's or map's elements into its own containers, and hands
+  /// out copies of them on output. An empty optional input is left out of
+  /// the run, which is how ORT takes "None".
+  Values predictValues(const Values& inputs) override;
 
  private:
   /// What inputValues_[i] was built from. A value that wraps the caller's
@@ -41,6 +47,16 @@ class OrtPredictor final : public plugin::EnginePredictor {
   void bindInput(std::size_t index, const Tensor& tensor);
   Tensors collectOutputs(const Tensors& inputs);
   void releaseStringInputs() noexcept;
+  /// An OrtValue over `tensor`: a view of its buffer, or for strings a copy.
+  Ort::Value tensorValue(const Tensor& tensor, const std::string& what) const;
+  Ort::Value toOrtValue(const Value& value, const std::string& what) const;
+  /// The Tensor of an output tensor value, taking it over (zero copy unless
+  /// it aliases one of `inputs`, or holds strings).
+  Tensor takeTensor(Ort::Value& value, const std::string& what, const Tensors& inputs) const;
+  /// The polyinfer value of an output of declared `type`, taking it over.
+  /// `inputs`: the caller's tensors a tensor output may alias.
+  Value fromOrtValue(Ort::Value& value, const ValueType& type, const std::string& what,
+                     const Tensors& inputs) const;
   void releaseOutputs() noexcept;
 
   std::shared_ptr<const OrtModel> model_;

@@ -60,6 +60,14 @@ void throwLoadError(const std::string& what, const std::string& path) {
                 std::string(kEngineName) + ": OpenCV " + CV_VERSION + " cannot import node '" +
                     node->name + "' (op " + node->opType + ") of '" + path + "': " + detail +
                     "; run this model with another engine, e.g. -e onnxruntime");
+  // OpenCV's ONNX importer asserts that every graph input and output is a
+  // tensor; a sequence, map or optional (a Loop's, a ZipMap's) fails there.
+  if (detail.find("has_tensor_type()") != std::string::npos)
+    throw Error(ErrorCode::Unsupported,
+                std::string(kEngineName) + ": '" + path +
+                    "' has an input or output that is not a tensor (a sequence, map or optional); "
+                    "OpenCV " + CV_VERSION + "'s DNN module runs tensors only (" + detail +
+                    "); run this model with -e onnxruntime");
   throw Error(ErrorCode::InvalidArgument, std::string(kEngineName) + ": OpenCV " + CV_VERSION +
                                               " cannot load '" + path + "': " + detail);
 }
