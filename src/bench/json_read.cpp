@@ -129,6 +129,7 @@ RunResult readRun(const json& j) {
     for (const json& m : *it) r.rss.push_back({num(m, "s"), num(m, "mb"), text(m, "phase")});
   r.warnings = strings(j, "warnings");
   r.error = text(j, "error");
+  r.errorCode = text(j, "error_code");
   return r;
 }
 

@@ -117,6 +117,7 @@ ojson runJson(const BenchReport& report, std::size_t index, bool withSamples) {
   j["config"] = std::move(config);
   j["warnings"] = run.warnings;
   j["error"] = errorJson(run);
+  j["error_code"] = run.errorCode.empty() ? ojson(nullptr) : ojson(run.errorCode);
   if (withSamples) {
     j["samples_ms"] = numbers(run.samplesMs);
     j["completion_s"] = numbers(run.completionSeconds);
@@ -166,7 +167,7 @@ ojson reportJson(const BenchReport& report, bool withSamples) {
     for (const char* key :
          {"engine", "model", "device", "batch", "threads", "iterations", "rejected",
           "rejected_rate", "wall_s", "throughput", "items_per_second", "latency_ms", "stable",
-          "stop_reason", "error"})
+          "stop_reason", "error", "error_code"})
       j[key] = first[key];
   }
   j["runs"] = std::move(runs);

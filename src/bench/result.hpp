@@ -112,6 +112,8 @@ struct RunResult {
 
   std::vector<std::string> warnings;  ///< "threads 3 > usable cores 2: oversubscribed", ...
   std::string error;                  ///< set when the run failed (stopReason "failed")
+  /// The failure's ErrorCode name ("EngineFailure", "Unsupported", ...) with error.
+  std::string errorCode;
 };
 
 /// The machine a report was measured on.

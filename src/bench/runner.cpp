@@ -688,7 +688,10 @@ RunResult Runner::buildResult(const std::vector<MemorySample>& boundaryReads) {
     r.stopReason = "failed";
     r.error = "benchmark: " + failure_->phase + " failed on thread " + std::to_string(failure_->thread) +
               " of " + std::to_string(options_.threads) + " after " + std::to_string(r.iterations) +
-              " timed calls: " + describe(failure_->error, nullptr);
+              " timed calls: ";
+    ErrorCode code = ErrorCode::EngineFailure;
+    r.error += describe(failure_->error, &code);
+    r.errorCode = std::string(toString(code));
   } else if (capped) {
     r.stopReason = "max time";
   } else if (stop.iterations && sent == *stop.iterations) {

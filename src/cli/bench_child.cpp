@@ -150,6 +150,7 @@ int childMain(const BenchArgs& args, const std::string& commandLineText) {
   } catch (const Error& e) {
     outcome.result.stopReason = "failed";
     outcome.result.error = e.what();
+    outcome.result.errorCode = std::string(toString(e.code()));
     code = exitCodeFor(e.code());
   }
   // The parent needs the samples only for its plots, unless its own JSON is
@@ -161,7 +162,7 @@ int childMain(const BenchArgs& args, const std::string& commandLineText) {
   fs::create_directories(outputs);
   for (std::size_t k = 0; k < outcome.outputs.size(); ++k)
     io::writeNpy(outputs / fmt::format("{}.npy", k), outcome.outputs[k].tensor);
-  if (code != kExitOk) printError(outcome.result.error);
+  if (code != kExitOk) printError(outcome.result.errorCode, outcome.result.error);
   return code != kExitOk ? code : (outcome.result.stopReason == "failed" ? kExitFailure : kExitOk);
 }
 

@@ -215,11 +215,13 @@ int benchMain(const BenchArgs& args, int argc, char** argv) {
     if (!args.profileJson.empty()) writeProfileJson(*profile, args.profileJson);
   }
   if (profileError) {
-    printError(std::string("--profile: ") + profileError->what());
+    printError(profileError->code(), std::string("--profile: ") + profileError->what());
     if (code == kExitOk) code = exitCodeFor(profileError->code());
   }
   for (const RunResult& r : report.runs)
-    if (r.stopReason == "failed") printError(r.label + ": " + r.error);
+    if (r.stopReason == "failed")
+      printError(r.errorCode.empty() ? std::string_view("EngineFailure") : std::string_view(r.errorCode),
+                 r.label + ": " + r.error);
   return code;
 }
 

@@ -20,7 +20,9 @@ ExitCode exitCodeFor(ErrorCode code) noexcept {
   return kExitFailure;
 }
 
-void printError(std::string_view message) {
+void printError(ErrorCode code, std::string_view message) { printError(toString(code), message); }
+
+void printError(std::string_view category, std::string_view message) {
   std::string line;
   line.reserve(message.size());
   for (std::size_t i = 0; i < message.size(); ++i) {
@@ -35,7 +37,7 @@ void printError(std::string_view message) {
     line += c;
   }
   std::cout.flush();
-  std::cerr << "polyinfer: error: " << line << std::endl;
+  std::cerr << "polyinfer: error: " << category << ": " << line << std::endl;
 }
 
 }  // namespace polyinfer::cli

@@ -42,7 +42,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive as "errors" with exit code 0: print them normally.
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
-    printError(std::string(e.what()) + " (see `polyinfer --help`)");
+    printError(polyinfer::ErrorCode::InvalidArgument, std::string(e.what()) + " (see `polyinfer --help`)");
     return kExitUsage;
   }
 
@@ -50,7 +50,7 @@ int run(int argc, char** argv) {
   if (predict->parsed()) return runPredict(predictArgs);
   if (bench->parsed()) return runBench(benchArgs, argc, argv);
   if (serve->parsed()) return runServe(serveArgs);
-  printError("no command given (see `polyinfer --help`)");
+  printError(polyinfer::ErrorCode::InvalidArgument, "no command given (see `polyinfer --help`)");
   return kExitUsage;
 }
 
@@ -60,13 +60,13 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const polyinfer::Error& e) {
-    printError(e.what());
+    printError(e.code(), e.what());
     return exitCodeFor(e.code());
   } catch (const std::bad_alloc&) {
-    printError("out of memory");
+    printError(polyinfer::ErrorCode::ResourceExhausted, "out of memory");
     return kExitFailure;
   } catch (const std::exception& e) {
-    printError(std::string("unexpected failure: ") + e.what());
+    printError(polyinfer::ErrorCode::Internal, std::string("unexpected failure: ") + e.what());
     return kExitFailure;
   }
 }

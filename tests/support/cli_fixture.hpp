@@ -106,11 +106,25 @@ class CliTest : public ::testing::Test {
     return r;
   }
 
-  /// Exit code 2 or 1 with exactly one "polyinfer: error: ..." line on stderr.
+  /// Exit code 2 or 1 with exactly one "polyinfer: error: <Code>: ..." line
+  /// on stderr, whose code goes with the exit code (README, "Exit status"):
+  /// 2 for InvalidArgument and NotFound, 1 for the other codes and Mismatch.
   static void expectOneErrorLine(const RunResult& r, int exitCode) {
     EXPECT_EQ(r.exitCode, exitCode) << "stdout:\n" << r.out << "\nstderr:\n" << r.err;
     EXPECT_THAT(r.err, ::testing::StartsWith("polyinfer: error: "));
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    const std::string usage = "polyinfer: error: (InvalidArgument|NotFound): .*";
+    const std::string failure =
+        "polyinfer: error: (Unsupported|EngineFailure|ResourceExhausted|Unavailable|Internal|"
+        "DeadlineExceeded|Cancelled|Mismatch): .*";
+    EXPECT_THAT(r.err.substr(0, r.err.find('\n')),
+                ::testing::MatchesRegex(exitCode == 2 ? usage : failure));
+  }
+
+  /// expectOneErrorLine, and the line names `code` ("Unsupported").
+  static void expectErrorCode(const RunResult& r, int exitCode, const std::string& code) {
+    expectOneErrorLine(r, exitCode);
+    EXPECT_THAT(r.err, ::testing::StartsWith("polyinfer: error: " + code + ": ")) << r.err;
   }
 
   static std::string dataSet(const std::string& model) {
