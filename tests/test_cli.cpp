@@ -144,6 +144,10 @@ TEST_F(CliTest, BadShapeSyntaxExits2) {
     expectOneErrorLine(r, 2);
     EXPECT_THAT(r.err, HasSubstr("-s"));
   }
+  // Sizes are checked when parsed, before anything is allocated.
+  const RunResult huge = run({"predict", "-u", "whatever", "-s", "(99999999999,99999999999)"});
+  expectErrorCode(huge, 2, "InvalidArgument");
+  EXPECT_THAT(huge.err, HasSubstr("16 GiB"));
 }
 
 TEST_P(CliEngineTest, CorruptModelExits2) {

@@ -89,6 +89,109 @@ Comparison compareTensors(const Tensor& actual, const Tensor& expected, const To
   return c;
 }
 
+namespace {
+
+/// Adds `part` (compared at `where`) into `total`.
+void merge(Comparison& total, const Comparison& part, const std::string& where) {
+  total.elements += part.elements;
+  total.mismatches += part.mismatches;
+  total.maxAbsDiff = std::max(total.maxAbsDiff, part.maxAbsDiff);
+  if (part.worstFlat >= 0 && (total.worstFlat < 0 || part.worstAbsDiff > total.worstAbsDiff)) {
+    total.worstFlat = part.worstFlat;
+    total.worstIndex = where.empty() ? part.worstIndex : where + " " + part.worstIndex;
+    total.worstIndexDims = part.worstIndexDims;
+    total.worstActual = part.worstActual;
+    total.worstExpected = part.worstExpected;
+    total.worstAbsDiff = part.worstAbsDiff;
+  }
+  total.ok = total.ok && part.ok;
+}
+
+/// Compares into `total`; returns false after a structural mismatch (set in total).
+bool compareInto(Comparison& total, const Value& actual, const Value& expected, const Tolerance& tol,
+                 const std::string& where) {
+  const auto structural = [&](const std::string& text) {
+    total.ok = false;
+    total.structuralMismatch = (where.empty() ? std::string() : where + ": ") + text;
+    return false;
+  };
+  if (actual.kind() != expected.kind())
+    return structural("expected " + expected.describe() + ", got " + actual.describe());
+  switch (expected.kind()) {
+    case ValueKind::Tensor: {
+      const Comparison part = compareTensors(actual.tensor(), expected.tensor(), tol);
+      if (!part.structuralMismatch.empty()) return structural(part.structuralMismatch);
+      merge(total, part, where);
+      return true;
+    }
+    case ValueKind::Sequence: {
+      const std::vector<Value>& a = actual.elements();
+      const std::vector<Value>& e = expected.elements();
+      if (a.size() != e.size())
+        return structural(fmt::format("expected a sequence of {} elements, got {}", e.size(), a.size()));
+      for (std::size_t i = 0; i < e.size(); ++i)
+        if (!compareInto(total, a[i], e[i], tol, (where.empty() ? "" : where + " ") + "element " + std::to_string(i)))
+          return false;
+      return true;
+    }
+    case ValueKind::Optional:
+      if (actual.hasValue() != expected.hasValue())
+        return structural(std::string("expected an optional ") + (expected.hasValue() ? "holding a value" : "that is empty") +
+                          ", got " + actual.describe());
+      return !expected.hasValue() || compareInto(total, actual.contained(), expected.contained(), tol, where);
+    case ValueKind::Map: {
+      const Tensor& ek = expected.keys();
+      const Tensor& ak = actual.keys();
+      if (ak.dtype() != ek.dtype() || actual.values().dtype() != expected.values().dtype())
+        return structural("expected " + expected.describe() + ", got " + actual.describe());
+      if (ak.elementCount() != ek.elementCount())
+        return structural(fmt::format("expected {} keys, got {}", ek.elementCount(), ak.elementCount()));
+      // The actual values in the expected keys' order.
+      std::vector<std::string> actualKeys;
+      for (int64_t i = 0; i < ak.elementCount(); ++i) actualKeys.push_back(formatElement(ak, i));
+      std::vector<int64_t> order;
+      for (int64_t i = 0; i < ek.elementCount(); ++i) {
+        const std::string key = formatElement(ek, i);
+        const auto it = std::find(actualKeys.begin(), actualKeys.end(), key);
+        if (it == actualKeys.end()) return structural("key " + key + " is missing");
+        order.push_back(it - actualKeys.begin());
+      }
+      const Tensor& av = actual.values();
+      Tensor reordered;
+      if (av.dtype() == DataType::String) {
+        std::vector<std::string> strings;
+        for (int64_t k : order) strings.push_back(av.strings()[static_cast<std::size_t>(k)]);
+        reordered = Tensor::fromStrings({static_cast<int64_t>(order.size())}, std::move(strings));
+      } else {
+        reordered = Tensor::allocate(av.dtype(), {static_cast<int64_t>(order.size())});
+        const std::size_t unit = bitsPerElement(av.dtype()) / 8;
+        for (std::size_t i = 0; i < order.size(); ++i)
+          std::memcpy(static_cast<char*>(reordered.mutableRawData()) + i * unit,
+                      static_cast<const char*>(av.rawData()) + static_cast<std::size_t>(order[i]) * unit, unit);
+      }
+      Comparison part = compareTensors(reordered, expected.values(), tol);
+      if (part.worstFlat >= 0) part.worstIndex = "key " + formatElement(ek, part.worstFlat);
+      merge(total, part, where);
+      return true;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Comparison compareValues(const Value& actual, const Value& expected, const Tolerance& tol) {
+  if (actual.isTensor() && expected.isTensor()) return compareTensors(actual.tensor(), expected.tensor(), tol);
+  Comparison total;
+  if (!compareInto(total, actual, expected, tol, "")) {
+    total.elements = 0;
+    total.mismatches = 0;
+    total.worstFlat = -1;
+  }
+  total.ok = total.structuralMismatch.empty() && total.mismatches == 0;
+  return total;
+}
+
 std::string Comparison::describe(const Tolerance& tol) const {
   if (!structuralMismatch.empty()) return structuralMismatch;
   if (ok)

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "polyinfer/tensor.hpp"
+#include "polyinfer/value.hpp"
 
 namespace polyinfer::cli {
 
@@ -38,5 +39,13 @@ struct Comparison {
 };
 
 Comparison compareTensors(const Tensor& actual, const Tensor& expected, const Tolerance& tolerance);
+
+/// compareTensors recursively, for sequences, maps and optionals: kinds,
+/// sequence lengths, map keys (as sets: the order of a map's entries carries
+/// no meaning) and optional presence first, each a structural mismatch
+/// naming where ("element 2: expected 3 keys, got 2"); then every tensor and
+/// map value within the tolerance, counted together, the worst named with
+/// its place ("element 4 key 1").
+Comparison compareValues(const Value& actual, const Value& expected, const Tolerance& tolerance);
 
 }  // namespace polyinfer::cli

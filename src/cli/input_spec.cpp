@@ -1,5 +1,6 @@
 #include "input_spec.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <system_error>
 
@@ -8,9 +9,8 @@
 namespace polyinfer::cli {
 namespace fs = std::filesystem;
 
-std::vector<LoadedTensor> loadTensorArgs(const std::vector<std::string>& args,
-                                         const std::string& layoutPrefix) {
-  std::vector<LoadedTensor> loaded;
+std::vector<DataFileArg> dataFileArgs(const std::vector<std::string>& args, const std::string& layoutPrefix) {
+  std::vector<DataFileArg> files;
   for (const std::string& arg : args) {
     std::error_code ec;
     const fs::path path(arg);
@@ -24,23 +24,29 @@ std::vector<LoadedTensor> loadTensorArgs(const std::vector<std::string>& args,
       if (fs::is_directory(file, ec))
         throw Error(ErrorCode::InvalidArgument,
                     "'" + arg + "': NAME=FILE needs a .npy or .pb file, got a directory");
-      NamedTensor t = io::readTensorFile(file);
-      loaded.push_back({name, true, std::move(t.tensor), file});
+      files.push_back({name, true, file, false});
     } else if (fs::is_directory(path, ec)) {
-      const std::vector<fs::path> files = io::testLayoutFiles(path, layoutPrefix);
-      if (files.empty())
+      const std::vector<fs::path> layout = io::testLayoutFiles(path, layoutPrefix);
+      if (layout.empty())
         throw Error(ErrorCode::InvalidArgument,
                     "directory '" + arg + "' has no " + layoutPrefix +
                         "_0.pb (expected ONNX's test layout: " + layoutPrefix + "_0.pb, " +
                         layoutPrefix + "_1.pb, ...)");
-      for (const fs::path& file : files) {
-        NamedTensor t = io::readTensorProto(file);
-        loaded.push_back({std::move(t.name), false, std::move(t.tensor), file});
-      }
+      for (const fs::path& file : layout) files.push_back({std::string(), false, file, true});
     } else {
-      NamedTensor t = io::readTensorFile(path);
-      loaded.push_back({std::move(t.name), false, std::move(t.tensor), path});
+      files.push_back({std::string(), false, path, false});
     }
+  }
+  return files;
+}
+
+std::vector<LoadedTensor> loadTensorArgs(const std::vector<std::string>& args,
+                                         const std::string& layoutPrefix) {
+  std::vector<LoadedTensor> loaded;
+  for (const DataFileArg& arg : dataFileArgs(args, layoutPrefix)) {
+    NamedTensor t = arg.inLayout ? io::readTensorProto(arg.file) : io::readTensorFile(arg.file);
+    loaded.push_back({arg.explicitName ? arg.name : std::move(t.name), arg.explicitName, std::move(t.tensor),
+                      arg.file});
   }
   return loaded;
 }
@@ -67,9 +73,17 @@ DataType letterType(char letter) {
 
 constexpr char kLetters[] = "fdsilbuB";
 
+/// The -s text for messages: at most 200 characters of it.
+std::string quotedSpec(std::string_view text) {
+  constexpr std::size_t kShown = 200;
+  if (text.size() <= kShown) return "-s '" + std::string(text) + "'";
+  return "-s '" + std::string(text.substr(0, kShown)) + "...' (" + std::to_string(text.size()) +
+         " characters)";
+}
+
 [[noreturn]] void badShapes(std::string_view text, const std::string& why) {
   throw Error(ErrorCode::InvalidArgument,
-              "-s '" + std::string(text) + "': " + why +
+              quotedSpec(text) + ": " + why +
                   "; expected shapes like (1,3,224,224)f,(1,384)l or 1,3,224,224 (dtype letters: " +
                   std::string(shapeLetterHelp()) + ")");
 }
@@ -78,7 +92,55 @@ Shape parseDims(std::string_view all, std::string_view dims) {
   try {
     return parseShape(dims);
   } catch (const Error&) {
-    badShapes(all, "bad dimensions '" + std::string(dims) + "'");
+    badShapes(all, "bad dimensions '" +
+                       std::string(dims.substr(0, 100)) + (dims.size() > 100 ? "...'" : "'"));
+  }
+}
+
+/// Refuses specs that take more than kMaxShapeSpecBytes together (checked
+/// arithmetic: no product or sum overflows).
+void checkShapeBytes(std::string_view text, const std::vector<ShapeSpec>& specs) {
+  const auto limit = [] {
+    return std::to_string(kMaxShapeSpecBytes) + " bytes (" +
+           std::to_string(kMaxShapeSpecBytes >> 30) + " GiB)";
+  };
+  uint64_t total = 0;
+  for (const ShapeSpec& spec : specs) {
+    // No letter: the model's dtype decides later; count the widest one -s fills.
+    const uint64_t itemBytes =
+        spec.dtype == DataType::Undefined ? 8 : (bitsPerElement(spec.dtype) + 7) / 8;
+    uint64_t bytes = itemBytes;
+    bool over = false;
+    if (std::find(spec.shape.begin(), spec.shape.end(), 0) != spec.shape.end()) {
+      bytes = 0;  // no elements, whatever the other dims
+    } else {
+      for (int64_t dim : spec.shape) {  // parseShape gives non-negative dims
+        const auto d = static_cast<uint64_t>(dim);
+        if (bytes > kMaxShapeSpecBytes / d) {
+          over = true;
+          break;
+        }
+        bytes *= d;
+      }
+      over = over || bytes > kMaxShapeSpecBytes;
+    }
+    if (over) {
+      const std::string shape = toString(spec.shape);
+      throw Error(ErrorCode::InvalidArgument,
+                  quotedSpec(text) + ": shape " +
+                      (shape.size() > 100 ? shape.substr(0, 100) + "..." : shape) +
+                      (spec.dtype == DataType::Undefined
+                           ? std::string(" (no dtype letter: counted at 8 bytes per element)")
+                           : " of " + std::string(toString(spec.dtype))) +
+                      " takes more than the limit of " + limit() +
+                      " for the random tensors of -s; expected smaller shapes");
+    }
+    total += bytes;  // each at most the limit: the sum does not overflow
+    if (total > kMaxShapeSpecBytes)
+      throw Error(ErrorCode::InvalidArgument,
+                  quotedSpec(text) + ": the shapes take " + std::to_string(total) +
+                      " bytes together, over the limit of " + limit() +
+                      " for the random tensors of -s; expected smaller shapes");
   }
 }
 
@@ -96,6 +158,7 @@ std::vector<ShapeSpec> parseShapeSpecs(std::string_view text) {
   if (text.find_first_not_of(" \t") == std::string_view::npos) badShapes(text, "no shape given");
   if (text.find('(') == std::string_view::npos) {
     specs.push_back({parseDims(text, text), DataType::Undefined});
+    checkShapeBytes(text, specs);
     return specs;
   }
   std::size_t pos = 0;
@@ -120,6 +183,7 @@ std::vector<ShapeSpec> parseShapeSpecs(std::string_view text) {
       badShapes(text, "unexpected '" + std::string(1, text[pos]) + "' after a shape");
     specs.push_back(std::move(spec));
   }
+  checkShapeBytes(text, specs);
   return specs;
 }
 

@@ -1,6 +1,7 @@
 // Parsing and loading the data arguments of `predict`: -i / --expect and -s.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -18,6 +19,18 @@ struct LoadedTensor {
   Tensor tensor;
   std::filesystem::path file;
 };
+
+/// One file an -i (layoutPrefix "input") or --expect ("output") argument
+/// names: NAME=FILE, FILE, or each file of a test-layout DIR, in order.
+struct DataFileArg {
+  std::string name;           ///< NAME of NAME=FILE, else empty
+  bool explicitName = false;  ///< NAME=FILE
+  std::filesystem::path file;
+  bool inLayout = false;      ///< one of a DIR's <prefix>_K.pb files
+};
+/// The files the arguments name (nothing is read): Error(InvalidArgument) for
+/// a malformed NAME=FILE, NAME=DIR, or a directory without <prefix>_K.pb files.
+std::vector<DataFileArg> dataFileArgs(const std::vector<std::string>& args, const std::string& layoutPrefix);
 
 /// Loads the tensors of -i (layoutPrefix "input") or --expect (layoutPrefix
 /// "output") arguments, in order. Each argument is
@@ -40,9 +53,18 @@ std::string_view shapeLetterHelp();
 /// The -s letter for a dtype ("f" for float32), empty when there is none.
 std::string shapeLetterFor(DataType type);
 
+/// The most bytes the tensors of one -s may take together: 16 GiB. -s makes
+/// random tensors in memory, so parseShapeSpecs refuses larger shapes up
+/// front (Error(InvalidArgument) naming this limit) instead of leaving an
+/// overflow or a huge allocation to whoever makes the tensors. A shape
+/// without a dtype letter counts 8 bytes per element, the widest dtype random
+/// inputs are made of (float64, int64, uint64).
+inline constexpr uint64_t kMaxShapeSpecBytes = uint64_t{16} << 30;
+
 /// Parses -s: "(1,3,224,224)f,(1,384)l", "(2,4)f(2,3)l(2,4)B" or a plain
 /// "1,3,224,224" for one input without a suffix; "()" is a scalar. Throws
-/// Error(InvalidArgument) quoting the text and saying what is wrong.
+/// Error(InvalidArgument) quoting the text and saying what is wrong, also
+/// when the shapes take more than kMaxShapeSpecBytes together.
 std::vector<ShapeSpec> parseShapeSpecs(std::string_view text);
 
 /// Orders `given` by the model's inputs: a tensor whose name is one of the

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -20,6 +21,7 @@
 #include "polyinfer/tensor_io.hpp"
 #include "predict_report.hpp"
 #include "random_tensor.hpp"
+#include "value_args.hpp"
 
 namespace polyinfer::cli {
 namespace fs = std::filesystem;
@@ -45,7 +47,10 @@ CLI::Validator nonNegative() {
 constexpr const char* kFooter = R"TXT(INPUT and EXPECTED forms (-i, --expect; repeat the flag for several tensors):
   FILE.npy          numpy array (format 1.0-3.0, C order; '<f4', '|b1', '>i8', '<f2', ...)
   FILE.pb           serialized onnx.TensorProto; its name field picks the model input
-                    (or output) when it matches one, else it counts by position
+                    (or output) when it matches one, else it counts by position. For an
+                    input or output the model declares as a sequence, map or optional:
+                    onnx.SequenceProto, MapProto or OptionalProto (read as that type; a
+                    file of another kind is an error naming what it holds)
   NAME=FILE         the tensor for the input/output called NAME
   DIR               ONNX test layout: DIR/input_0.pb, input_1.pb, ... for -i and
                     DIR/output_0.pb, ... for --expect (e.g. test_data_set_0)
@@ -64,9 +69,14 @@ SHAPES (-s), DJL's syntax: "(1,3,224,224)f,(1,384)l" gives one shape per model i
 COMPARISON (--expect): each output must satisfy |actual - expected| <= atol + rtol*|expected|
   elementwise (integers and bools exactly; NaN matches NaN). A mismatch prints the worst
   element (index, actual, expected, abs diff) and exits 1; so does a dtype or shape mismatch.
+  Sequences, maps and optionals compare recursively: length, keys (in any order), presence,
+  then every element. -o writes tensors as NAME.npy, other values as NAME.pb.
 
-EXIT STATUS: 0 ok; 1 the run failed or outputs do not match --expect; 2 bad usage or bad
-  input (unknown flag or option key, malformed value, missing/truncated/corrupt model or data).)TXT";
+EXIT STATUS and the error line "polyinfer: error: <Code>: <message>" on stderr:
+  0 ok; 1 Unsupported (this engine/build cannot do it), EngineFailure, ResourceExhausted,
+  Unavailable, Internal, or Mismatch (outputs differ from --expect); 2 InvalidArgument or
+  NotFound (bad usage or bad input: unknown flag or option key, malformed value,
+  missing/truncated/corrupt model or data).)TXT";
 
 /// "y" -> "y"; "out/0:x" -> "out_0_x"; keeps names unique and never "." or "..".
 std::string fileNameFor(const std::string& name, std::size_t index, std::set<std::string>& used) {
@@ -117,6 +127,19 @@ std::vector<ExpectedPair> pairExpected(const std::vector<LoadedTensor>& expected
   return pairs;
 }
 
+/// "parts: seq(float32[?,2]) -> joined: float32[?,2], ..." for messages.
+std::string describeValueInfos(const Model& model) {
+  std::string text;
+  for (const ValueInfo& info : model.inputValues()) text += (text.empty() ? "" : ", ") + info.describe();
+  text += " -> ";
+  bool first = true;
+  for (const ValueInfo& info : model.outputValues()) {
+    text += (first ? "" : ", ") + info.describe();
+    first = false;
+  }
+  return text;
+}
+
 int predictBody(const PredictArgs& args) {
   // Everything that can be checked without the model first: bad usage fails fast.
   Options options;
@@ -126,8 +149,18 @@ int predictBody(const PredictArgs& args) {
   const InputArgs inputArgs{args.inputs, args.shapesGiven, args.seed, args.distribution,
                             args.intRange};
   if (!args.intRange.empty()) parseIntRange(args.intRange);
-  const std::vector<LoadedTensor> loadedInputs = loadTensorArgs(args.inputs, "input");
-  const std::vector<LoadedTensor> expected = loadTensorArgs(args.expect, "output");
+  // Read as tensors before the model loads, so that bad data fails fast; a
+  // file that is no tensor may be a sequence, map or optional the model
+  // declares: that is decided once the model says its types.
+  std::vector<LoadedTensor> loadedInputs, expected;
+  std::optional<Error> tensorArgsError;
+  try {
+    loadedInputs = loadTensorArgs(args.inputs, "input");
+    expected = loadTensorArgs(args.expect, "output");
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::NotFound) throw;
+    tensorArgsError = e;
+  }
 
   Criteria criteria;
   criteria.modelPath = args.model;
@@ -145,12 +178,38 @@ int predictBody(const PredictArgs& args) {
   report.loadMs = std::chrono::duration<double, std::milli>(Clock::now() - loadStart).count();
   report.model = model.get();
   report.device = args.device;
-  report.inputs = buildInputs(inputArgs, *model, loadedInputs, shapes, report.inputSources);
+  report.values = !model->tensorsOnly();
+  std::vector<LoadedValue> expectedValues;
+  if (report.values) {
+    if (args.profile > 0)
+      throw Error(ErrorCode::Unsupported,
+                  "--profile: the model has inputs or outputs that are not tensors (" +
+                      describeValueInfos(*model) + "); profiling runs tensor models only");
+    if (!args.inputs.empty()) {
+      for (const LoadedValue& v : loadValueArgs(args.inputs, "input", model->inputValues(), true)) {
+        report.valueInputs.add(model->inputValues()[v.slot].name, v.value);
+        report.inputSources.push_back(v.file.string());
+      }
+    } else {
+      for (const ValueInfo& info : model->inputValues())
+        if (info.type.kind != ValueKind::Tensor)
+          throw Error(ErrorCode::InvalidArgument,
+                      "input '" + info.name + "' is " + info.type.describe() +
+                          ": random data is made for tensors only; give it with -i (a .pb file: an ONNX "
+                          "SequenceProto, MapProto or OptionalProto, or a test-layout directory)");
+      report.valueInputs = Values(buildInputs(inputArgs, *model, loadedInputs, shapes, report.inputSources));
+    }
+    expectedValues = loadValueArgs(args.expect, "output", model->outputValues(), false);
+  } else {
+    if (tensorArgsError) throw *tensorArgsError;
+    report.inputs = buildInputs(inputArgs, *model, loadedInputs, shapes, report.inputSources);
+  }
 
   Predictor predictor = model->newPredictor();
   auto timedRun = [&] {
     const auto start = Clock::now();
-    report.outputs = predictor.predict(report.inputs);
+    if (report.values) report.valueOutputs = predictor.predictValues(report.valueInputs);
+    else report.outputs = predictor.predict(report.inputs);
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   };
   std::vector<double> times;
@@ -169,8 +228,8 @@ int predictBody(const PredictArgs& args) {
     if (!args.profileJson.empty()) writeProfileJson(*report.profile, args.profileJson);
   }
 
-  // -o: each output as DIR/NAME.npy.
-  report.written.assign(outputs.size(), std::string());
+  // -o: each output as DIR/NAME.npy (a non-tensor as DIR/NAME.pb).
+  report.written.assign(report.values ? report.valueOutputs.size() : outputs.size(), std::string());
   if (!args.outputDir.empty()) {
     std::error_code ec;
     fs::create_directories(args.outputDir, ec);
@@ -178,6 +237,13 @@ int predictBody(const PredictArgs& args) {
       throw Error(ErrorCode::InvalidArgument,
                   "-o '" + args.outputDir + "': cannot create the directory: " + ec.message());
     std::set<std::string> used;
+    for (std::size_t k = 0; report.values && k < report.valueOutputs.size(); ++k) {
+      const NamedValue& out = report.valueOutputs[k];
+      fs::path file = fs::path(args.outputDir) / fileNameFor(out.name, k, used);
+      if (!out.value.isTensor()) file.replace_extension(".pb");
+      io::writeValueFile(file, out.name, out.value);
+      report.written[k] = file.string();
+    }
     for (std::size_t k = 0; k < outputs.size(); ++k) {
       const fs::path file = fs::path(args.outputDir) / fileNameFor(outputs[k].name, k, used);
       io::writeNpy(file, outputs[k].tensor);
@@ -187,6 +253,15 @@ int predictBody(const PredictArgs& args) {
 
   // --expect.
   report.tolerance = Tolerance{args.atol, args.rtol};
+  for (const LoadedValue& e : expectedValues) {
+    Check c;
+    c.file = e.file.string();
+    c.present = true;
+    c.output = report.valueOutputs[e.slot].name;
+    c.comparison = compareValues(report.valueOutputs[e.slot].value, e.value, report.tolerance);
+    c.message = fmt::format("output '{}' vs '{}': {}", c.output, c.file, c.comparison.describe(report.tolerance));
+    report.checks.push_back(std::move(c));
+  }
   for (const ExpectedPair& pair : pairExpected(expected, outputs)) {
     Check c;
     c.file = pair.expected->file.string();
@@ -213,7 +288,7 @@ int predictBody(const PredictArgs& args) {
   if (failed > 0) {
     const auto first = std::find_if(report.checks.begin(), report.checks.end(),
                                     [](const Check& c) { return !c.comparison.ok; });
-    printError(failed == 1 ? first->message
+    printError(kMismatchCategory, failed == 1 ? first->message
                            : fmt::format("{} of {} outputs do not match; first: {}", failed,
                                          report.checks.size(), first->message));
     return kExitFailure;

@@ -119,6 +119,67 @@ void writeProfileJson(const OperatorProfile& p, const std::string& file) {
     throw Error(ErrorCode::InvalidArgument, "--profile-json '" + file + "': write failed");
 }
 
+namespace {
+
+/// One line for a value: a tensor's summary, a map's first entries, a
+/// sequence's elements (the first few), an optional's presence.
+std::string valueText(const Value& v, int depth = 0) {
+  switch (v.kind()) {
+    case ValueKind::Tensor: return v.tensor().describe() + "  " + summaryText(summarize(v.tensor()));
+    case ValueKind::Map: {
+      std::string text = v.describe() + " {";
+      const int64_t n = v.keys().elementCount();
+      for (int64_t i = 0; i < n && i < 6; ++i)
+        text += (i ? ", " : "") + formatElement(v.keys(), i) + ": " + formatElement(v.values(), i);
+      return text + (n > 6 ? ", ...}" : "}");
+    }
+    case ValueKind::Sequence: {
+      std::string text = "seq of " + std::to_string(v.elements().size()) + " [";
+      for (std::size_t i = 0; i < v.elements().size() && i < 3; ++i)
+        text += (i ? "; " : "") + valueText(v.elements()[i], depth + 1);
+      return text + (v.elements().size() > 3 ? "; ...]" : "]");
+    }
+    case ValueKind::Optional: return v.hasValue() ? "optional: " + valueText(v.contained(), depth + 1) : "optional(none)";
+  }
+  return v.describe();
+}
+
+json valueJson(const Value& v) {
+  switch (v.kind()) {
+    case ValueKind::Tensor: {
+      const Tensor& t = v.tensor();
+      return {{"kind", "tensor"},
+              {"dtype", std::string(toString(t.dtype()))},
+              {"shape", t.shape()},
+              {"summary", summaryJson(summarize(t), t.dtype())}};
+    }
+    case ValueKind::Map: {
+      json entries = json::array();
+      for (int64_t i = 0; i < v.keys().elementCount(); ++i)
+        entries.push_back({{"key", formatElement(v.keys(), i)}, {"value", formatElement(v.values(), i)}});
+      return {{"kind", "map"},
+              {"key_dtype", std::string(toString(v.keys().dtype()))},
+              {"value_dtype", std::string(toString(v.values().dtype()))},
+              {"entries", entries}};
+    }
+    case ValueKind::Sequence: {
+      json elements = json::array();
+      for (const Value& e : v.elements()) elements.push_back(valueJson(e));
+      return {{"kind", "sequence"}, {"elements", elements}};
+    }
+    case ValueKind::Optional:
+      return {{"kind", "optional"}, {"value", v.hasValue() ? valueJson(v.contained()) : json(nullptr)}};
+  }
+  return nullptr;
+}
+
+std::string displayValueName(const NamedValue& v, std::size_t k) {
+  // (append(), not "#" + string: GCC 12 warns falsely about the latter.)
+  return v.name.empty() ? std::string("#").append(std::to_string(k)) : v.name;
+}
+
+}  // namespace
+
 void printText(const PredictReport& r, std::ostream& out) {
   const Model& model = *r.model;
   out << "model:   " << model.modelPath().string() << "\n";
@@ -132,11 +193,19 @@ void printText(const PredictReport& r, std::ostream& out) {
                          e.detail.empty() ? "" : ": ", e.detail);
   }
   out << "inputs:\n";
+  for (std::size_t k = 0; r.values && k < r.valueInputs.size(); ++k)
+    out << fmt::format("  {}  {}  from {}\n", displayValueName(r.valueInputs[k], k),
+                       r.valueInputs[k].value.describe(),
+                       k < r.inputSources.size() ? r.inputSources[k] : std::string("?"));
   for (std::size_t k = 0; k < r.inputs.size(); ++k)
     out << fmt::format("  {}  {}  from {}\n", displayName(r.inputs[k], k),
                        r.inputs[k].tensor.describe(),
                        k < r.inputSources.size() ? r.inputSources[k] : std::string("?"));
   out << "outputs:\n";
+  for (std::size_t k = 0; r.values && k < r.valueOutputs.size(); ++k) {
+    out << fmt::format("  {}  {}\n", displayValueName(r.valueOutputs[k], k), valueText(r.valueOutputs[k].value));
+    if (k < r.written.size() && !r.written[k].empty()) out << "    written to " << r.written[k] << "\n";
+  }
   for (std::size_t k = 0; k < r.outputs.size(); ++k) {
     out << fmt::format("  {}  {}  {}\n", displayName(r.outputs[k], k),
                        r.outputs[k].tensor.describe(), summaryText(summarize(r.outputs[k].tensor)));
@@ -184,7 +253,22 @@ void printJson(const PredictReport& r, std::ostream& out) {
          {"dtype", std::string(toString(r.inputs[k].tensor.dtype()))},
          {"shape", r.inputs[k].tensor.shape()},
          {"source", k < r.inputSources.size() ? r.inputSources[k] : std::string()}});
+  for (std::size_t k = 0; r.values && k < r.valueInputs.size(); ++k) {
+    json i = valueJson(r.valueInputs[k].value);
+    i.erase("summary");
+    i["name"] = r.valueInputs[k].name;
+    i["type"] = r.valueInputs[k].value.describe();
+    i["source"] = k < r.inputSources.size() ? r.inputSources[k] : std::string();
+    j["inputs"].push_back(std::move(i));
+  }
   j["outputs"] = json::array();
+  for (std::size_t k = 0; r.values && k < r.valueOutputs.size(); ++k) {
+    json o = valueJson(r.valueOutputs[k].value);
+    o["name"] = r.valueOutputs[k].name;
+    o["type"] = r.valueOutputs[k].value.describe();
+    if (k < r.written.size() && !r.written[k].empty()) o["file"] = r.written[k];
+    j["outputs"].push_back(std::move(o));
+  }
   for (std::size_t k = 0; k < r.outputs.size(); ++k) {
     const Tensor& t = r.outputs[k].tensor;
     json o = {{"name", r.outputs[k].name},

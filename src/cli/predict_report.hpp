@@ -47,7 +47,12 @@ struct PredictReport {
   Tensors inputs;
   std::vector<std::string> inputSources;  ///< per input: a file or "random (seed N)"
   Tensors outputs;
-  std::vector<std::string> written;       ///< per output: the .npy written, or empty
+  /// A model with non-tensor inputs or outputs (Model::tensorsOnly() false)
+  /// runs through predictValues: its inputs and outputs are these instead.
+  bool values = false;
+  Values valueInputs;
+  Values valueOutputs;
+  std::vector<std::string> written;       ///< per output: the file written (.npy, or .pb for a non-tensor), or empty
   Timing timing;
   std::optional<OperatorProfile> profile;  ///< --profile
   Tolerance tolerance;
