@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz: the KServe v2 request and response
 # decoders, the gRPC request decoder, the serving repository's config.json
-# parser) with clang, ASan and UBSan in build-fuzz/, and runs each for SECONDS
-# (default 30) from its seed corpus (tests/fuzz/corpus/<target>, copied: what a
-# run finds stays in the build directory). An allocation over 512 MiB counts as a crash, as does any
-# input taking over 25 s (a hang; generous, for a loaded machine), and any
-# exception other than polyinfer::Error. Exits non-zero on the first finding,
-# whose input is saved as build-fuzz/fuzz-artifacts/<target>-crash-*.
+# parser, the .npy, onnx.TensorProto and ONNX value-file (Sequence/Map/
+# OptionalProto) readers, the -s shape syntax, engine
+# options and the model-file content probe) with clang, ASan and UBSan in
+# build-fuzz/, and runs each for SECONDS (default 30) from its seed corpus
+# (tests/fuzz/corpus/<target>, copied: what a run finds stays in the build
+# directory). An allocation over 512 MiB counts as a crash, as does any input
+# taking over 25 s (a hang; generous, for a loaded machine), and any exception
+# other than polyinfer::Error. Exits non-zero on the first finding, whose input
+# is saved as build-fuzz/fuzz-artifacts/<target>-crash-*.
 # Usage: scripts/fuzz.sh [SECONDS]   (scripts/test.sh --sanitizers runs it with 20)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +24,8 @@ bash "$root/scripts/build.sh" "$build" -DCMAKE_CXX_COMPILER=clang++ \
   -DPOLYINFER_WITH_TVM=OFF
 
 mkdir -p "$build/fuzz-artifacts"
-for target in kserve_request kserve_response kserve_grpc_request model_config; do
+for target in kserve_request kserve_response kserve_grpc_request model_config \
+    npy tensor_proto value_proto shape_spec options model_probe; do
   corpus="$build/fuzz-corpus/$target"
   mkdir -p "$corpus"
   echo "fuzz: $target for ${seconds}s"

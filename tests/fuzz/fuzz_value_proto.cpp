@@ -1,0 +1,60 @@
+// libFuzzer target: ONNX value files (TensorProto, SequenceProto, MapProto,
+// OptionalProto bytes) -> io::detail::readValueProtoBytes (the TensorProto
+// module's reader, linked in directly), read without a declared type and as
+// each kind. A value that reads is written back with writeValueProto and read
+// again as the same kind: it must describe the same. Only polyinfer::Error may
+// come out.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "polyinfer/error.hpp"
+#include "value_proto.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path scratch;
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // tmpfs when there is one: the round trip writes a file per input.
+  const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+  scratch = base / ("polyinfer_fuzz_value_proto_" + std::to_string(::getpid()));
+  fs::remove_all(scratch);
+  fs::create_directories(scratch);
+  std::atexit([] {
+    std::error_code ignored;
+    fs::remove_all(scratch, ignored);
+  });
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using polyinfer::ValueKind;
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  const fs::path file = scratch / "fuzz.pb";
+  const std::optional<ValueKind> kinds[] = {std::nullopt, ValueKind::Tensor, ValueKind::Sequence,
+                                            ValueKind::Map, ValueKind::Optional};
+  for (const std::optional<ValueKind>& kind : kinds) {
+    polyinfer::NamedValue value;
+    try {
+      value = polyinfer::io::detail::readValueProtoBytes(bytes, file, kind);
+    } catch (const polyinfer::Error&) {
+      continue;
+    }
+    const polyinfer::ValueKind read = value.value.kind();
+    polyinfer::io::detail::writeValueProto(file, value.name, value.value);
+    const polyinfer::NamedValue back = polyinfer::io::detail::readValueProto(file, read);
+    if (back.value.describe() != value.value.describe() || back.name != value.name) std::abort();
+  }
+  return 0;
+}
