@@ -113,6 +113,20 @@ TEST_F(CliTest, ModelWithoutInputsRunsInPredictAndBench) {
   EXPECT_GE(j.value("iterations", 0), 50) << j.dump();
 }
 
+TEST_F(CliTest, BenchRunsModelsWithNonTensorOutputsAndNamesNonTensorInputs) {
+  // loop_seq's outputs include a sequence; its inputs are tensors (x float32[3], n int64[]).
+  const fs::path json = dir_ / "loop_bench.json";
+  RunResult r = run({"bench", "-u", model("loop_seq"), "-s", "(3)f,()l", "-t", "2", "-c", "40", "--json",
+                     json.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.out << r.err;
+  const nlohmann::json j = readJsonFile(json);
+  EXPECT_GE(j.value("iterations", 0), 40) << j.dump();
+  EXPECT_THAT(j["runs"][0].value("timed_region", ""), HasSubstr("predictValues")) << j["runs"][0].dump();
+  r = run({"bench", "-u", model("seq_input"), "-c", "10"});
+  expectErrorCode(r, 2, "InvalidArgument");
+  EXPECT_THAT(r.err, HasSubstr("input 'parts' is seq(float32[?,2])"));
+}
+
 TEST_F(CliTest, ServeRefusesModelsKServeCannotCarry) {
   const fs::path version = dir_ / "repo" / "loop" / "1";
   fs::create_directories(version);

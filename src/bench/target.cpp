@@ -23,20 +23,38 @@ class ModelWorker final : public TargetWorker {
   // The Tensors object is copied (cheap: the storage is shared), so that
   // workers share only the read-only bytes, not a container.
   ModelWorker(const Model& model, const Tensors& inputs)
-      : predictor_(model.newPredictor()), inputs_(inputs) {}
+      : predictor_(model.newPredictor()), inputs_(inputs), values_(!model.tensorsOnly()) {
+    if (values_) valueInputs_ = Values(inputs);
+  }
 
   void infer() override {
     // The outputs are made and released inside the timed call, as a caller's
     // would be.
+    if (values_) {
+      Values outputs = predictor_.predictValues(valueInputs_);
+      (void)outputs;
+      return;
+    }
     Tensors outputs = predictor_.predict(inputs_);
     (void)outputs;
   }
 
-  Tensors inferWithOutputs() override { return predictor_.predict(inputs_); }
+  Tensors inferWithOutputs() override {
+    if (!values_) return predictor_.predict(inputs_);
+    // A model with outputs that are not tensors (a classifier's ZipMap): its
+    // tensor outputs, which parity checks and saved outputs can take.
+    Tensors tensors;
+    for (const NamedValue& output : predictor_.predictValues(valueInputs_))
+      if (output.value.isTensor()) tensors.add(output.name, output.value.tensor());
+    return tensors;
+  }
 
  private:
   Predictor predictor_;
   Tensors inputs_;
+  /// The model has outputs that are not tensors: it runs through predictValues.
+  bool values_;
+  Values valueInputs_;
 };
 
 class ModelTarget final : public Target {
@@ -73,6 +91,11 @@ class ModelTarget final : public Target {
   }
 
   std::string timedRegion() const override {
+    if (!model_->tensorsOnly())
+      return "Predictor::predictValues (the model has outputs that are not tensors) on inputs already in "
+             "memory (made once, shared read-only by all workers): polyinfer's input checks, the engine's "
+             "run and the output values' creation and release; not included: making inputs, pre- or "
+             "post-processing";
     return "Predictor::predict on inputs already in memory (made once, shared read-only by all "
            "workers): polyinfer's input checks, the engine's run and the output tensors' creation "
            "and release; not included: making inputs, pre- or post-processing";

@@ -64,7 +64,8 @@ class TargetWorker {
   /// The target's own words for the last rejection (the server's message and
   /// status), for the report; "" when it never rejected.
   virtual std::string lastRejection() const { return {}; }
-  /// One inference returning the outputs (for parity checks; not timed).
+  /// One inference returning the outputs (for parity checks; not timed). A
+  /// model with non-tensor outputs returns its tensor outputs only.
   virtual Tensors inferWithOutputs() = 0;
 };
 

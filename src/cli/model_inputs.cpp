@@ -105,6 +105,13 @@ Tensors buildInputs(const InputArgs& args, const std::vector<TensorInfo>& infos,
 Tensors buildInputs(const InputArgs& args, const Model& model,
                     const std::vector<LoadedTensor>& loaded, const std::vector<ShapeSpec>& shapes,
                     std::vector<std::string>& sources) {
+  for (const TensorInfo& info : model.inputs())
+    if (!info.isTensor())
+      throw Error(ErrorCode::InvalidArgument,
+                  "input '" + info.name + "' is " + info.describe() +
+                      ": random data and bench inputs are tensors only; give it to `polyinfer predict` "
+                      "with -i (a .pb file: an ONNX SequenceProto, MapProto or OptionalProto, or a "
+                      "test-layout directory)");
   return buildInputs(args, model.inputs(), loaded, shapes, sources);
 }
 

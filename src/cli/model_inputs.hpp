@@ -34,7 +34,9 @@ std::pair<int64_t, int64_t> parseIntRange(const std::string& text);
 Tensors buildInputs(const InputArgs& args, const std::vector<TensorInfo>& infos,
                     const std::vector<LoadedTensor>& loaded, const std::vector<ShapeSpec>& shapes,
                     std::vector<std::string>& sources);
-/// The same for a loaded model's declared inputs.
+/// The same for a loaded model's declared inputs; an input that is not a
+/// tensor (a sequence, map or optional) is Error(InvalidArgument) saying to
+/// give it as a file to predict.
 Tensors buildInputs(const InputArgs& args, const Model& model,
                     const std::vector<LoadedTensor>& loaded, const std::vector<ShapeSpec>& shapes,
                     std::vector<std::string>& sources);

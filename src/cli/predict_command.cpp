@@ -191,12 +191,6 @@ int predictBody(const PredictArgs& args) {
         report.inputSources.push_back(v.file.string());
       }
     } else {
-      for (const ValueInfo& info : model->inputValues())
-        if (info.type.kind != ValueKind::Tensor)
-          throw Error(ErrorCode::InvalidArgument,
-                      "input '" + info.name + "' is " + info.type.describe() +
-                          ": random data is made for tensors only; give it with -i (a .pb file: an ONNX "
-                          "SequenceProto, MapProto or OptionalProto, or a test-layout directory)");
       report.valueInputs = Values(buildInputs(inputArgs, *model, loadedInputs, shapes, report.inputSources));
     }
     expectedValues = loadValueArgs(args.expect, "output", model->outputValues(), false);
