@@ -29,8 +29,6 @@ load wherever gen_value_models.py's do. onnx 1.12's checker passes them only wit
 full_check: its shape inference rejects ZipMap's seq(map) output ("type case unsupported");
 onnx 1.23's, which this environment has, passes them with it.
 """
-import argparse
-import os
 import sys
 
 import numpy as np
@@ -127,21 +125,12 @@ def generate(name, train_x, train_y, held_out):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", required=True, help="output directory")
-    ap.add_argument("--models", default=",".join(MODELS),
-                    help=f"comma-separated list (default: {','.join(MODELS)})")
-    a = ap.parse_args()
-    names = [m for m in a.models.split(",") if m]
-    bad = [m for m in names if m not in MODELS]
-    if bad:
-        ap.error(f"unknown model(s): {','.join(bad)} (known: {','.join(MODELS)})")
-    os.makedirs(a.out, exist_ok=True)
+    out, names = vm.parse_args(__doc__, MODELS)
     train_x, train_y, held_out = dataset()
     for name in names:
         try:
             model, sets = generate(name, train_x, train_y, held_out)
-            line = vm.save(a.out, name, model, sets)
+            line = vm.save(out, name, model, sets)
         except (vm.GenError, onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
             print(f"gen_sk_models: FAILED {name}: {type(e).__name__}: {e}", file=sys.stderr)
             return 1

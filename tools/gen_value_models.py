@@ -37,6 +37,8 @@ import onnx.helper as oh
 import onnx.numpy_helper as onh
 from onnx import OptionalProto, SequenceProto, TensorProto
 
+import model_dirs
+
 OPSET = 17
 ML_OPSET = 1
 IR_VERSION = 8  # onnx 1.12's; ONNX Runtime reads it, and so does every onnx since
@@ -220,15 +222,7 @@ def save(out, name, model, data_sets):
         f.write(model.SerializeToString())
     onnx.checker.check_model(tmp_model)  # the file as a reader gets it
 
-    # The directory is swapped in through an .old- name so that its final path is always
-    # either absent or complete.
-    final_dir = os.path.join(out, name)
-    old = os.path.join(out, f".old-{name}")
-    shutil.rmtree(old, ignore_errors=True)
-    if os.path.exists(final_dir):
-        os.rename(final_dir, old)
-    os.rename(tmp_dir, final_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    model_dirs.swap_in(out, name, tmp_dir)
 
     sig = lambda vals: ", ".join(f"{v.name}: {type_str(v.type)}" for v in vals) or "none"
     sets = "; ".join(" ".join(f"{v.name}={describe(v)}" for v in ins + outs)
@@ -410,21 +404,27 @@ MODELS = {"loop_seq": loop_seq, "if_optional": if_optional, "seq_input": seq_inp
           "optional_input": optional_input, "no_input": no_input, "map_input": map_input}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_args(doc, models):
+    """--out DIR and --models a,b (default: all of models); returns (out, names), out created."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--out", required=True, help="output directory")
-    ap.add_argument("--models", default=",".join(MODELS),
-                    help=f"comma-separated list (default: {','.join(MODELS)})")
+    ap.add_argument("--models", default=",".join(models),
+                    help=f"comma-separated list (default: {','.join(models)})")
     a = ap.parse_args()
     names = [m for m in a.models.split(",") if m]
-    bad = [m for m in names if m not in MODELS]
+    bad = [m for m in names if m not in models]
     if bad:
-        ap.error(f"unknown model(s): {','.join(bad)} (known: {','.join(MODELS)})")
+        ap.error(f"unknown model(s): {','.join(bad)} (known: {','.join(models)})")
     os.makedirs(a.out, exist_ok=True)
+    return a.out, names
+
+
+def main():
+    out, names = parse_args(__doc__, MODELS)
     for name in names:
         try:
             model, sets = MODELS[name]()
-            print(save(a.out, name, model, sets), flush=True)
+            print(save(out, name, model, sets), flush=True)
         except (GenError, onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
             print(f"gen_value_models: FAILED {name}: {type(e).__name__}: {e}", file=sys.stderr)
             return 1

@@ -25,6 +25,18 @@ def up_to_date_file(path, stamp):
         return False
 
 
+def swap_in(out, name, tmp):
+    """Moves the finished directory tmp to OUT/NAME; the old one is moved aside first, so the
+    final path is always either absent or complete."""
+    final = os.path.join(out, name)
+    old = os.path.join(out, f".old-{name}")
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(final):
+        os.rename(final, old)
+    os.rename(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def generate_all(tool, out, names, stamp, generate, force=False):
     """Makes OUT/NAME for each name with generate(name, tmp_dir) -> {output: (mean, std)},
     skipping those up to date unless force. Returns the exit status: 0, or 1 after the first
@@ -48,14 +60,7 @@ def generate_all(tool, out, names, stamp, generate, force=False):
             return 1
         with open(os.path.join(tmp, ".stamp"), "w") as f:
             f.write(stamp)
-        # Swap in the finished directory; the old one is moved aside first so the final
-        # path is always either absent or complete.
-        old = os.path.join(out, f".old-{name}")
-        shutil.rmtree(old, ignore_errors=True)
-        if os.path.exists(final):
-            os.rename(final, old)
-        os.rename(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(out, name, tmp)
         s = " ".join(f"{n}: mean={m:.4g} std={sd:.4g}" for n, (m, sd) in stats.items())
         print(f"{name}: generated in {time.monotonic() - t0:.2f}s ({s})", flush=True)
     print(f"total {time.monotonic() - t_all:.2f}s")
