@@ -21,7 +21,9 @@ echo "wheels: installing $name's pinned wheels into $venv (first time: a few min
 rm -rf "$venv"
 /usr/bin/python3 -m venv "$venv"
 # --no-deps: the pin file lists every package, so pip installs exactly these.
-"$venv/bin/python" -m pip install --quiet --no-deps --requirement "$pins"
+# --no-cache-dir: the wheels are unpacked into the environment once; a second
+# copy in pip's cache would double the disk this needs (TensorFlow alone is GBs).
+"$venv/bin/python" -m pip install --quiet --no-deps --no-cache-dir --requirement "$pins"
 "$venv/bin/python" -m pip check >/dev/null || {
   "$venv/bin/python" -m pip check >&2
   echo "wheels: $pins is not a consistent set" >&2
