@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "bench_fake_target.hpp"
+#include "polyinfer/tensor_io.hpp"
 #include "runner.hpp"
 #include "test_support.hpp"
 
@@ -474,8 +476,48 @@ INSTANTIATE_TEST_SUITE_P(Engines, ModelTarget, ::testing::ValuesIn(test::builtEn
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ModelTarget);
 
 TEST(BenchRunner, ModelTargetRejectsANullModel) {
-  test::expectError([] { makeModelTarget(nullptr, {}); }, ErrorCode::InvalidArgument,
+  test::expectError([] { makeModelTarget(nullptr, Tensors{}); }, ErrorCode::InvalidArgument,
                     {"expected a loaded model", "got null"});
+}
+
+// A model whose input is a sequence (tools/gen_value_models.py's seq_input:
+// parts -> joined, count, columns) runs on Values through predictValues.
+TEST(BenchRunner, ModelTargetOnValueInputs) {
+  const std::vector<std::string> engines = test::builtEngines();
+  if (std::find(engines.begin(), engines.end(), "onnxruntime") == engines.end())
+    GTEST_SKIP() << "the onnxruntime engine is not built";
+  const std::filesystem::path dir = test::modelsDir() / "seq_input";
+  Criteria criteria;
+  criteria.modelPath = dir / "model.onnx";
+  criteria.engine = "onnxruntime";
+  std::shared_ptr<const Model> model = Model::load(criteria);
+  const Value parts =
+      io::readValueFile(dir / "test_data_set_0" / "input_0.pb", model->inputValues().at(0).type).value;
+  ASSERT_EQ(parts.kind(), ValueKind::Sequence);
+  Values inputs;
+  inputs.add("parts", parts);
+  std::unique_ptr<Target> target = makeModelTarget(model, inputs);
+
+  const TargetInfo info = target->info();
+  ASSERT_EQ(info.inputs.size(), 1u);
+  EXPECT_EQ(info.inputs[0], "parts " + parts.describe());
+  EXPECT_NE(target->timedRegion().find("Predictor::predictValues"), std::string::npos);
+
+  // The worker's tensor outputs: the parts stacked, and how many there are.
+  int64_t rows = 0;
+  for (const Value& part : parts.elements()) rows += part.tensor().shape()[0];
+  const Tensors out = target->newWorker()->inferWithOutputs();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].name, "joined");
+  EXPECT_EQ(out[0].tensor.shape(), (Shape{rows, 2}));
+  EXPECT_EQ(out[1].name, "count");
+  EXPECT_EQ(out[1].tensor.toVector<int64_t>(), std::vector<int64_t>{static_cast<int64_t>(parts.elements().size())});
+
+  RunOptions o = quickOptions(2);
+  o.stop.iterations = 40;
+  const RunResult r = run(*target, o);
+  EXPECT_EQ(r.stopReason, "iterations") << r.error;
+  EXPECT_EQ(r.iterations, 40);
 }
 
 // The latency samples the benchmark keeps are part of the process's RSS: a

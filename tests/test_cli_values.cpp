@@ -122,9 +122,54 @@ TEST_F(CliTest, BenchRunsModelsWithNonTensorOutputsAndNamesNonTensorInputs) {
   const nlohmann::json j = readJsonFile(json);
   EXPECT_GE(j.value("iterations", 0), 40) << j.dump();
   EXPECT_THAT(j["runs"][0].value("timed_region", ""), HasSubstr("predictValues")) << j["runs"][0].dump();
+  // No random data for a sequence input.
   r = run({"bench", "-u", model("seq_input"), "-c", "10"});
   expectErrorCode(r, 2, "InvalidArgument");
-  EXPECT_THAT(r.err, HasSubstr("input 'parts' is seq(float32[?,2])"));
+  EXPECT_THAT(r.err, HasSubstr("input 'parts' is seq(float32[?,2]): random data is made for tensors only"));
+}
+
+TEST_F(CliTest, BenchRunsModelsWithNonTensorInputsFromFiles) {
+  for (const std::string name : {"seq_input", "map_input", "optional_input"}) {
+    const fs::path json = dir_ / (name + "_bench.json");
+    const RunResult r = run({"bench", "-u", model(name), "-i", valueSet(name, 0), "-t", "2", "-c", "40", "--json",
+                             json.string()});
+    ASSERT_EQ(r.exitCode, 0) << name << "\n" << r.out << r.err;
+    const nlohmann::json j = readJsonFile(json);
+    EXPECT_GE(j.value("iterations", 0), 40) << j.dump();
+    const nlohmann::json& run0 = j["runs"][0];
+    EXPECT_THAT(run0.value("timed_region", ""), HasSubstr("predictValues")) << name;
+    ASSERT_TRUE(run0["inputs"].is_array()) << run0.dump();
+    EXPECT_FALSE(run0["inputs"].empty()) << name;
+  }
+  // The inputs are described as what they are.
+  const fs::path json = dir_ / "seq_bench.json";
+  RunResult r = run({"bench", "-u", model("seq_input"), "-i", valueSet("seq_input", 0), "-c", "5", "--json",
+                     json.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_THAT(readJsonFile(json)["runs"][0]["inputs"][0].get<std::string>(), HasSubstr("parts seq("));
+
+  // A file of another kind is named, as in predict.
+  r = run({"bench", "-u", model("seq_input"), "-i", valueSet("map_input", 0) + "/input_0.pb", "-c", "5"});
+  expectErrorCode(r, 2, "InvalidArgument");
+  EXPECT_THAT(r.err, HasSubstr("holds a map (onnx.MapProto)"));
+  // Tiling and the operator profile need tensor inputs: refused before the run.
+  r = run({"bench", "-u", model("seq_input"), "-i", valueSet("seq_input", 0), "-c", "5", "--batch", "4"});
+  expectErrorCode(r, 2, "InvalidArgument");
+  EXPECT_THAT(r.err, HasSubstr("--batch 4 tiles tensor inputs along dim 0"));
+  r = run({"bench", "-u", model("seq_input"), "-i", valueSet("seq_input", 0), "-c", "5", "--profile", "2"});
+  expectErrorCode(r, 1, "Unsupported");
+  EXPECT_THAT(r.err, HasSubstr("the operator profile runs on tensor inputs only"));
+  EXPECT_THAT(r.out, Not(HasSubstr("latency")));
+}
+
+TEST_F(CliTest, ExpectingOnlyTheTensorOutputsOfAValueModel) {
+  // loop_seq's outputs are seq (a sequence) and stacked (a tensor): --expect
+  // may give just the tensor; nothing else is checked.
+  const RunResult r = run({"predict", "-u", model("loop_seq"), "-i", valueSet("loop_seq", 0), "--expect",
+                           valueSet("loop_seq", 0) + "/output_1.pb"});
+  EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ok        output 'stacked'"));
+  EXPECT_THAT(r.out, Not(HasSubstr("MISMATCH")));
 }
 
 TEST_F(CliTest, ServeRefusesModelsKServeCannotCarry) {

@@ -12,6 +12,7 @@
 
 #include "polyinfer/model.hpp"
 #include "polyinfer/tensor.hpp"
+#include "polyinfer/value.hpp"
 
 namespace polyinfer::bench {
 
@@ -81,8 +82,13 @@ class Target {
 };
 
 /// The in-process target: one Predictor per worker on a shared Model; the
-/// inputs are prepared once and shared read-only by all workers.
+/// inputs are prepared once and shared read-only by all workers. A model
+/// whose outputs are not all tensors runs through Predictor::predictValues.
 std::unique_ptr<Target> makeModelTarget(std::shared_ptr<const Model> model, Tensors inputs,
+                                        std::vector<ConfigValue> extraConfig = {});
+/// The same on inputs that may be sequences, maps or optionals (a model that
+/// declares such inputs): every call goes through Predictor::predictValues.
+std::unique_ptr<Target> makeModelTarget(std::shared_ptr<const Model> model, Values inputs,
                                         std::vector<ConfigValue> extraConfig = {});
 
 }  // namespace polyinfer::bench

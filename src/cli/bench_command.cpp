@@ -135,7 +135,8 @@ CLI::App* addBenchCommand(CLI::App& app, BenchArgs& args) {
   CLI::Option* inputs =
       cmd->add_option("-i,--input-data", args.inputs,
                       "Input data as for `predict`: FILE.npy, FILE.pb, NAME=FILE or a test-layout "
-                      "DIR; repeatable.")
+                      "DIR; repeatable. Needed for inputs that are sequences, maps or optionals (.pb "
+                      "files as the model declares them): random data is made for tensors only.")
           ->type_name("INPUT")
           ->allow_extra_args(false);
   inputs->excludes(shapes);

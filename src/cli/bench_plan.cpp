@@ -128,14 +128,15 @@ std::vector<std::map<std::string, std::string>> grid(const std::vector<SweepAxis
 }
 
 /// Whether the model takes other batch sizes than its inputs' dim 0: its
-/// first input's dim 0 is dynamic or undeclared.
+/// first input is a tensor whose dim 0 is dynamic or undeclared (--batch tiles
+/// tensors only).
 bool batchIsFlexible(const std::string& model, const std::string& engine) {
   Criteria criteria;
   criteria.modelPath = model;
   criteria.engine = engine;
   const std::shared_ptr<Model> loaded = Model::load(criteria);
   const std::vector<TensorInfo> inputs = loaded->inputs();
-  if (inputs.empty()) return false;
+  if (inputs.empty() || !inputs.front().isTensor()) return false;
   return !inputs.front().rankKnown || inputs.front().shape.empty() || inputs.front().shape[0] < 0;
 }
 

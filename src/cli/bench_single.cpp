@@ -110,7 +110,7 @@ SingleOutcome runSingle(const BenchArgs& args, const RunSpec& spec, bool progres
   // Inputs that can be read without the model first: bad input fails fast.
   std::vector<ShapeSpec> shapes;
   if (args.shapesGiven) shapes = parseShapeSpecs(args.shapes);
-  const std::vector<LoadedTensor> loaded = loadTensorArgs(args.inputs, "input");
+  const EarlyDataFiles loaded = loadDataFilesEarly(args.inputs, "input");
   const InputArgs inputArgs{args.inputs, args.shapesGiven, args.seed, args.distribution,
                             args.intRange};
 
@@ -128,9 +128,27 @@ SingleOutcome runSingle(const BenchArgs& args, const RunSpec& spec, bool progres
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - loadStart).count();
   const double rssAfterLoad = bench::ResourceSampler::rssMiB();
 
+  // A model that takes sequences, maps or optionals runs on values read from
+  // -i; every other model on tensors (its outputs may still be values).
+  const bool tensorInputs = inputsAreTensors(*model);
   std::vector<std::string> sources;
-  Tensors inputs = buildInputs(inputArgs, *model, loaded, shapes, sources);
-  if (spec.batch > 0) inputs = tileBatch(inputs, spec.batch);
+  Tensors inputs;
+  Values valueInputs;
+  if (tensorInputs) {
+    inputs = buildInputs(inputArgs, *model, loaded.tensorsOrThrow(), shapes, sources);
+    if (spec.batch > 0) inputs = tileBatch(inputs, spec.batch);
+  } else {
+    valueInputs = buildValueInputs(inputArgs, *model, loaded, shapes, sources);
+    if (spec.batch > 0)
+      throw Error(ErrorCode::InvalidArgument,
+                  "--batch " + std::to_string(spec.batch) +
+                      " tiles tensor inputs along dim 0, but the model's inputs are " +
+                      describeInfos(model->inputs()) + "; give the batch in the -i files instead");
+    // Refused before the run, not after it.
+    if (args.profile > 0)
+      throw Error(ErrorCode::Unsupported, "--profile: the model's inputs are " + describeInfos(model->inputs()) +
+                                              "; the operator profile runs on tensor inputs only");
+  }
 
   // The engine's config() already reports workers, thread counts and usable cores.
   std::vector<bench::ConfigValue> extra{
@@ -138,7 +156,8 @@ SingleOutcome runSingle(const BenchArgs& args, const RunSpec& spec, bool progres
        args.inputs.empty() ? "random data, made once before timing" : "read once before timing"}};
   if (spec.batch > 0)
     extra.push_back({"batch", std::to_string(spec.batch), "explicit", "inputs tiled along dim 0"});
-  std::unique_ptr<bench::Target> target = bench::makeModelTarget(model, inputs, extra);
+  std::unique_ptr<bench::Target> target = tensorInputs ? bench::makeModelTarget(model, inputs, extra)
+                                                       : bench::makeModelTarget(model, valueInputs, extra);
 
   SingleOutcome outcome;
   outcome.result = runTarget(*target, args, spec, progress, sampler);

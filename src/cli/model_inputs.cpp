@@ -8,6 +8,7 @@
 
 #include "polyinfer/error.hpp"
 #include "random_tensor.hpp"
+#include "value_args.hpp"
 
 namespace polyinfer::cli {
 
@@ -29,6 +30,27 @@ std::string shapeExample(const std::vector<TensorInfo>& infos) {
 }
 
 }  // namespace
+
+const std::vector<LoadedTensor>& EarlyDataFiles::tensorsOrThrow() const {
+  if (notTensors) throw *notTensors;
+  return tensors;
+}
+
+EarlyDataFiles loadDataFilesEarly(const std::vector<std::string>& args, const std::string& layoutPrefix) {
+  EarlyDataFiles early;
+  try {
+    early.tensors = loadTensorArgs(args, layoutPrefix);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::NotFound) throw;
+    early.notTensors = e;
+  }
+  return early;
+}
+
+bool inputsAreTensors(const Model& model) {
+  const std::vector<TensorInfo>& infos = model.inputs();
+  return std::all_of(infos.begin(), infos.end(), [](const TensorInfo& info) { return info.isTensor(); });
+}
 
 /// "0,10" -> {0, 10}.
 std::pair<int64_t, int64_t> parseIntRange(const std::string& text) {
@@ -109,10 +131,22 @@ Tensors buildInputs(const InputArgs& args, const Model& model,
     if (!info.isTensor())
       throw Error(ErrorCode::InvalidArgument,
                   "input '" + info.name + "' is " + info.describe() +
-                      ": random data and bench inputs are tensors only; give it to `polyinfer predict` "
-                      "with -i (a .pb file: an ONNX SequenceProto, MapProto or OptionalProto, or a "
-                      "test-layout directory)");
+                      ": random data is made for tensors only; give it as a file with -i (a .pb "
+                      "file: an ONNX SequenceProto, MapProto or OptionalProto, or a test-layout "
+                      "directory)");
   return buildInputs(args, model.inputs(), loaded, shapes, sources);
+}
+
+Values buildValueInputs(const InputArgs& args, const Model& model, const EarlyDataFiles& early,
+                        const std::vector<ShapeSpec>& shapes, std::vector<std::string>& sources) {
+  if (args.files.empty()) return Values(buildInputs(args, model, early.tensors, shapes, sources));
+  Values inputs;
+  const std::vector<ValueInfo> infos = model.inputValues();
+  for (const LoadedValue& loaded : loadValueArgs(args.files, "input", infos, true)) {
+    inputs.add(infos[loaded.slot].name, loaded.value);
+    sources.push_back(loaded.file.string());
+  }
+  return inputs;
 }
 
 }  // namespace polyinfer::cli

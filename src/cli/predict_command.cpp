@@ -152,15 +152,8 @@ int predictBody(const PredictArgs& args) {
   // Read as tensors before the model loads, so that bad data fails fast; a
   // file that is no tensor may be a sequence, map or optional the model
   // declares: that is decided once the model says its types.
-  std::vector<LoadedTensor> loadedInputs, expected;
-  std::optional<Error> tensorArgsError;
-  try {
-    loadedInputs = loadTensorArgs(args.inputs, "input");
-    expected = loadTensorArgs(args.expect, "output");
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::NotFound) throw;
-    tensorArgsError = e;
-  }
+  const EarlyDataFiles loadedInputs = loadDataFilesEarly(args.inputs, "input");
+  const EarlyDataFiles loadedExpected = loadDataFilesEarly(args.expect, "output");
 
   Criteria criteria;
   criteria.modelPath = args.model;
@@ -180,23 +173,17 @@ int predictBody(const PredictArgs& args) {
   report.device = args.device;
   report.values = !model->tensorsOnly();
   std::vector<LoadedValue> expectedValues;
+  std::vector<LoadedTensor> expected;  // a tensor-only model's --expect
   if (report.values) {
     if (args.profile > 0)
       throw Error(ErrorCode::Unsupported,
                   "--profile: the model has inputs or outputs that are not tensors (" +
                       describeValueInfos(*model) + "); profiling runs tensor models only");
-    if (!args.inputs.empty()) {
-      for (const LoadedValue& v : loadValueArgs(args.inputs, "input", model->inputValues(), true)) {
-        report.valueInputs.add(model->inputValues()[v.slot].name, v.value);
-        report.inputSources.push_back(v.file.string());
-      }
-    } else {
-      report.valueInputs = Values(buildInputs(inputArgs, *model, loadedInputs, shapes, report.inputSources));
-    }
+    report.valueInputs = buildValueInputs(inputArgs, *model, loadedInputs, shapes, report.inputSources);
     expectedValues = loadValueArgs(args.expect, "output", model->outputValues(), false);
   } else {
-    if (tensorArgsError) throw *tensorArgsError;
-    report.inputs = buildInputs(inputArgs, *model, loadedInputs, shapes, report.inputSources);
+    report.inputs = buildInputs(inputArgs, *model, loadedInputs.tensorsOrThrow(), shapes, report.inputSources);
+    expected = loadedExpected.tensorsOrThrow();
   }
 
   Predictor predictor = model->newPredictor();
