@@ -32,7 +32,7 @@
 
 namespace polyinfer::serve {
 
-class ModelMetrics;  // metrics.hpp; the server's own
+struct ModelMetrics;  // metrics.hpp; the server's own
 
 /// One model version being served.
 struct ServedVersion {
