@@ -4,8 +4,6 @@
 // format (as a plugin could declare them: nothing is assumed valid), the rest
 // is the model file's contents; a second format with valid magic "46414b45"
 // ("FAKE") is always there. Only polyinfer::Error may come out.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +13,7 @@
 #include <string_view>
 
 #include "format_resolver.hpp"
+#include "fuzz_scratch.hpp"
 #include "polyinfer/error.hpp"
 
 namespace {
@@ -26,20 +25,8 @@ fs::path scratch;
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Each input is written to a file: in memory (/dev/shm) where there is one,
-  // which is some 30 times faster than a disk-backed /tmp.
-  const std::string name = "polyinfer_fuzz_model_probe_" + std::to_string(::getpid());
-  std::error_code ec;
-  scratch = fs::path("/dev/shm") / name;
-  if (!fs::create_directories(scratch, ec) || ec) {
-    scratch = fs::temp_directory_path() / name;
-    fs::remove_all(scratch);
-    fs::create_directories(scratch);
-  }
-  std::atexit([] {
-    std::error_code ignored;
-    fs::remove_all(scratch, ignored);
-  });
+  // Each input is written to a file there.
+  scratch = polyinfer::fuzz::makeScratchDirectory("model_probe");
   return 0;
 }
 

@@ -4,8 +4,6 @@
 // each kind. A value that reads is written back with writeValueProto and read
 // again as the same kind: it must describe the same. Only polyinfer::Error may
 // come out.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_scratch.hpp"
 #include "polyinfer/error.hpp"
 #include "value_proto.hpp"
 
@@ -26,15 +25,8 @@ fs::path scratch;
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // tmpfs when there is one: the round trip writes a file per input.
-  const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
-  scratch = base / ("polyinfer_fuzz_value_proto_" + std::to_string(::getpid()));
-  fs::remove_all(scratch);
-  fs::create_directories(scratch);
-  std::atexit([] {
-    std::error_code ignored;
-    fs::remove_all(scratch, ignored);
-  });
+  // The round trip writes a file per input there.
+  scratch = polyinfer::fuzz::makeScratchDirectory("value_proto");
   return 0;
 }
 
